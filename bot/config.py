@@ -1,0 +1,224 @@
+"""Settings, read once from the environment (and ``.env``), validated with every problem reported at once.
+
+The variables are declared in one table (:data:`VARIABLES`) so that ``.env.example``, the docs and the checks
+all come from the same place and cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(Exception):
+    """Raised with every configuration problem found, one per line, never with a secret's value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    help: str
+    default: str | None = None
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("SLACK_BOT_TOKEN", "Bot token (xoxb-…) from the Slack app's OAuth page. Required.", secret=True),
+    Variable("SLACK_SIGNING_SECRET", "Verifies Slack's HTTP requests. Required in HTTP mode.", secret=True),
+    Variable(
+        "SLACK_APP_TOKEN",
+        "App-level token (xapp-…, connections:write); when set the bot runs in Socket Mode.",
+        secret=True,
+    ),
+    Variable("SLACK_API_URL", "Slack Web API base URL (for proxies and tests).", "https://slack.com/api/"),
+    Variable("ROOTLY_API_TOKEN", "Rootly API key. Required unless only ilert is used.", secret=True),
+    Variable("ROOTLY_API_URL", "Rootly API base URL.", "https://api.rootly.com"),
+    Variable(
+        "ROOTLY_WEBHOOK_SECRET",
+        "Verifies X-Rootly-Signature on /rootly/webhooks; unset refuses all deliveries.",
+        secret=True,
+    ),
+    Variable("ILERT_API_TOKEN", "ilert user API key for the REST API; unset turns ilert off.", secret=True),
+    Variable("ILERT_API_URL", "ilert API base URL.", "https://api.ilert.com/api"),
+    Variable("ILERT_ALERT_SOURCE_KEY", "ilert alert source integration key for the events API.", secret=True),
+    Variable("DATABASE_URL", "SQLAlchemy URL of the bot's state.", "sqlite:///rootly-bot.db"),
+    Variable("HOST", "HTTP mode listen address.", "0.0.0.0"),
+    Variable("PORT", "HTTP mode listen port.", "3000"),
+    Variable("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.", "INFO"),
+    Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
+    Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
+    Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
+    Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
+    Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
+    Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
+)
+
+SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    rootly_api_token: str | None = None
+    rootly_api_url: str = "https://api.rootly.com"
+    rootly_webhook_secret: str | None = None
+    ilert_api_token: str | None = None
+    ilert_api_url: str = "https://api.ilert.com/api"
+    ilert_alert_source_key: str | None = None
+    database_url: str = "sqlite:///rootly-bot.db"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    log_level: str = "INFO"
+    log_format: str = "text"
+    default_timezone: str = "UTC"
+    attribution_notes: bool = True
+    worker_threads: int = 32
+    rootly_timeout: float = 10.0
+    rate_limit_budget: float = 20.0
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def rootly_enabled(self) -> bool:
+        return bool(self.rootly_api_token)
+
+    @property
+    def ilert_enabled(self) -> bool:
+        return bool(self.ilert_api_token)
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or messages."""
+        return [getattr(self, f.name) for f in fields(self) if f.name.upper() in SECRET_NAMES and getattr(self, f.name)]
+
+    def __repr__(self) -> str:  # dataclass repr would print tokens
+        shown = {
+            f.name: ("***" if f.name.upper() in SECRET_NAMES and getattr(self, f.name) else getattr(self, f.name))
+            for f in fields(self)
+        }
+        return f"Settings({shown})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Read and validate; raises :class:`ConfigError` listing every problem."""
+        if environ is None:
+            if dotenv:
+                from dotenv import find_dotenv, load_dotenv
+
+                # The working directory's .env (the package may be installed far from it); real env wins.
+                load_dotenv(find_dotenv(usecwd=True), override=False)
+            environ = os.environ
+        return _parse(environ)
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+    raw = {v.name: (env.get(v.name) or "").strip() or v.default for v in VARIABLES}
+
+    def need_prefix(name: str, prefix: str) -> None:
+        value = raw[name]
+        if value and not value.startswith(prefix):
+            problems.append(f"{name} should start with '{prefix}' (check you copied the right token).")
+
+    def url(name: str) -> None:
+        value = raw[name] or ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"{name} must be an http(s) URL, got {value!r}.")
+
+    def number(name: str, kind: Callable[[str], Any], low: float, high: float) -> Any:
+        try:
+            value = kind(raw[name] or "")
+        except ValueError:
+            problems.append(f"{name} must be a number, got {raw[name]!r}.")
+            return kind(next(v.default for v in VARIABLES if v.name == name) or 0)
+        if not low <= value <= high:
+            problems.append(f"{name} must be between {low:g} and {high:g}, got {value}.")
+        return value
+
+    if not raw["SLACK_BOT_TOKEN"]:
+        problems.append("SLACK_BOT_TOKEN is missing: copy the Bot User OAuth Token (xoxb-…) from your Slack app.")
+    need_prefix("SLACK_BOT_TOKEN", "xoxb-")
+    need_prefix("SLACK_APP_TOKEN", "xapp-")
+    if not raw["SLACK_APP_TOKEN"] and not raw["SLACK_SIGNING_SECRET"]:
+        problems.append(
+            "SLACK_SIGNING_SECRET is missing: HTTP mode needs it (Basic Information → Signing Secret), "
+            "or set SLACK_APP_TOKEN to run in Socket Mode."
+        )
+    if not raw["ROOTLY_API_TOKEN"] and not raw["ILERT_API_TOKEN"]:
+        problems.append("ROOTLY_API_TOKEN is missing (or set ILERT_API_TOKEN to use ilert alone).")
+    if raw["ILERT_ALERT_SOURCE_KEY"] and not raw["ILERT_API_TOKEN"]:
+        problems.append("ILERT_ALERT_SOURCE_KEY is set but ILERT_API_TOKEN is not: ilert needs both.")
+    for name in ("SLACK_API_URL", "ROOTLY_API_URL", "ILERT_API_URL"):
+        url(name)
+    port = number("PORT", int, 1, 65535)
+    workers = number("WORKER_THREADS", int, 1, 512)
+    timeout = number("ROOTLY_TIMEOUT", float, 0.1, 300)
+    budget = number("RATE_LIMIT_BUDGET", float, 0, 3600)
+    level = (raw["LOG_LEVEL"] or "").upper()
+    if level not in _LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {raw['LOG_LEVEL']!r}.")
+    log_format = (raw["LOG_FORMAT"] or "").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT must be 'text' or 'json', got {raw['LOG_FORMAT']!r}.")
+    tz = raw["DEFAULT_TIMEZONE"] or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"DEFAULT_TIMEZONE {tz!r} is not a known time zone (use Area/City, e.g. Europe/Berlin).")
+    notes = (raw["ATTRIBUTION_NOTES"] or "").lower()
+    if notes not in _TRUE + _FALSE:
+        problems.append(f"ATTRIBUTION_NOTES must be true or false, got {raw['ATTRIBUTION_NOTES']!r}.")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        slack_bot_token=raw["SLACK_BOT_TOKEN"] or "",
+        slack_signing_secret=raw["SLACK_SIGNING_SECRET"],
+        slack_app_token=raw["SLACK_APP_TOKEN"],
+        slack_api_url=_with_slash(raw["SLACK_API_URL"] or ""),
+        rootly_api_token=raw["ROOTLY_API_TOKEN"],
+        rootly_api_url=(raw["ROOTLY_API_URL"] or "").rstrip("/"),
+        rootly_webhook_secret=raw["ROOTLY_WEBHOOK_SECRET"],
+        ilert_api_token=raw["ILERT_API_TOKEN"],
+        ilert_api_url=(raw["ILERT_API_URL"] or "").rstrip("/"),
+        ilert_alert_source_key=raw["ILERT_ALERT_SOURCE_KEY"],
+        database_url=raw["DATABASE_URL"] or "",
+        host=raw["HOST"] or "0.0.0.0",
+        port=port,
+        log_level=level,
+        log_format=log_format,
+        default_timezone=tz,
+        attribution_notes=notes in _TRUE,
+        worker_threads=workers,
+        rootly_timeout=timeout,
+        rate_limit_budget=budget,
+    )
+
+
+def _with_slash(value: str) -> str:
+    return value if value.endswith("/") else value + "/"
+
+
+def env_example() -> str:
+    """The text of ``.env.example``, generated so it lists every variable (tests keep the file in step)."""
+    lines = ["# rootly-chatops configuration. Copy to .env and fill in; every variable is documented in README.md.", ""]
+    for v in VARIABLES:
+        lines.append(f"# {v.help}")
+        lines.append(f"{v.name}={'' if v.secret or v.default is None else v.default}")
+        lines.append("")
+    return "\n".join(lines)

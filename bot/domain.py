@@ -1,0 +1,142 @@
+"""Plain data the bot works with, whichever backend it came from. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Backend(StrEnum):
+    ROOTLY = "rootly"
+    ILERT = "ilert"
+
+
+class AlertStatus(StrEnum):
+    """Rootly's alert states; ilert's are mapped onto them (PENDING → triggered, ACCEPTED → acknowledged)."""
+
+    OPEN = "open"
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    DEFERRED = "deferred"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: str | None) -> AlertStatus:
+        try:
+            return cls((value or "").lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+
+@dataclass(frozen=True)
+class AlertRef:
+    """Which alert, on which backend: what buttons carry as ``backend:id``."""
+
+    backend: Backend
+    id: str
+
+    def encode(self) -> str:
+        return f"{self.backend.value}:{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> AlertRef:
+        backend, sep, alert_id = value.partition(":")
+        if not sep or not alert_id:
+            raise ValueError(f"not an alert reference: {value!r}")
+        return cls(Backend(backend), alert_id)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user of a backend (Rootly users have integer ids)."""
+
+    id: str
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Urgency:
+    id: str
+    name: str
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    ref: AlertRef
+    short_id: str
+    summary: str
+    status: AlertStatus
+    source: str
+    created_at: datetime
+    url: str | None = None
+    description: str | None = None
+    urgency: Urgency | None = None
+    services: tuple[Service, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    updated_at: datetime | None = None
+    responders: tuple[Person, ...] = ()
+    noise: bool | None = None
+
+    @property
+    def can_acknowledge(self) -> bool:
+        """Rootly only acknowledges triggered alerts ("cannot acknowledge open alert")."""
+        return self.status is AlertStatus.TRIGGERED
+
+    @property
+    def can_resolve(self) -> bool:
+        return self.status is not AlertStatus.RESOLVED
+
+    @property
+    def label(self) -> str:
+        """How people name the alert: its short id where it has one."""
+        return self.short_id or self.ref.id
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: tuple[Alert, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    alert_id: str
+    details: str
+    author_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The Slack user behind an action, and the backend user it maps to (when one does)."""
+
+    slack_user_id: str
+    name: str
+    email: str | None = None
+    backend_user: Person | None = None
+    unmatched_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """What a person asked to see; empty values are never sent to an API."""
+
+    statuses: tuple[str, ...] = ("open", "triggered")
+    services: tuple[str, ...] = ()
+    urgencies: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    labels: tuple[str, ...] = field(default=())

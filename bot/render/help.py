@@ -1,0 +1,47 @@
+"""``/rootly help``: the syntax, with examples, for everything the bot understands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.render.text import code, escape
+
+_COMMANDS = (
+    ("/rootly ack <alert>", "Acknowledge a triggered alert.", "/rootly ack t8rgnt"),
+    (
+        "/rootly resolve <alert> [message]",
+        "Resolve an alert, with an optional resolution message.",
+        "/rootly resolve t8rgnt rolled back the deploy",
+    ),
+    (
+        "/rootly note <alert> <text>",
+        "Add a note to the alert's timeline, authored by your Rootly user.",
+        "/rootly note t8rgnt disk filled by debug logs, cleaning up",
+    ),
+    ("/rootly help", "This message.", "/rootly help"),
+)
+ALERT_FORMS = (
+    "`<alert>` is the short id (`t8rgnt`), the UUID, or the alert's Rootly link; for ilert, its number or link."
+)
+
+
+def help_message(*, unknown: str | None = None, problem: str | None = None, usage: str | None = None) -> dict[str, Any]:
+    blocks: list[Any] = []
+    lead = ""
+    if unknown:
+        lead = f"⚠️ I don't know the command {code(unknown)}. Here is what I understand:"
+    elif problem:
+        lead = f"⚠️ {problem}" + (f"\nUse: {code(usage)}" if usage else "")
+    if lead:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=lead)))
+    if not problem:
+        blocks.append(HeaderBlock(text="Rootly from Slack"))
+        for syntax, what, example in _COMMANDS:
+            blocks.append(
+                SectionBlock(text=MarkdownTextObject(text=f"{code(syntax)}\n{escape(what)}\nExample: {code(example)}"))
+            )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=ALERT_FORMS)]))
+    fallback = lead or "Rootly from Slack: " + "; ".join(s for s, _, _ in _COMMANDS)
+    return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}

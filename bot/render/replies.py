@@ -1,0 +1,133 @@
+"""What the person is told after a command: results, refusals, errors and help, as ephemeral messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot import errors
+from bot.domain import Alert, AlertStatus
+from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, truncate
+from bot.services.alert_actions import ActionResult, Verb
+
+Message = dict[str, Any]
+
+_STATUS_EMOJI = {
+    AlertStatus.TRIGGERED: "🔴",
+    AlertStatus.OPEN: "🟠",
+    AlertStatus.ACKNOWLEDGED: "🟡",
+    AlertStatus.RESOLVED: "🟢",
+    AlertStatus.DEFERRED: "⏸️",
+}
+_PAST = {Verb.ACKNOWLEDGE: "Acknowledged", Verb.RESOLVE: "Resolved", Verb.NOTE: "Note added to"}
+
+
+def _message(text: str, *blocks: Any) -> Message:
+    return {"text": truncate(text, FALLBACK_TEXT_MAX), "blocks": [b.to_dict() for b in blocks]}
+
+
+def alert_title(alert: Alert) -> str:
+    emoji = _STATUS_EMOJI.get(alert.status, "⚪")
+    return f"{emoji} {link(alert.url, alert.label)} {escape(truncate(alert.summary, 300))} · *{alert.status.value}*"
+
+
+def state_explanation(verb: Verb, alert: Alert) -> str:
+    """Why an action did not apply, and what can be done instead."""
+    status = alert.status
+    if verb is Verb.ACKNOWLEDGE:
+        if status is AlertStatus.ACKNOWLEDGED:
+            return "It is already acknowledged."
+        if status is AlertStatus.RESOLVED:
+            return "It is already resolved."
+        if status is AlertStatus.OPEN:
+            return "It is open, not triggered: only triggered alerts can be acknowledged. You can resolve it."
+        return f"It is {status.value}: only triggered alerts can be acknowledged."
+    if status is AlertStatus.RESOLVED:
+        return "It is already resolved."
+    return f"It is {status.value}."
+
+
+def action_result(result: ActionResult) -> Message:
+    alert = result.alert
+    who = f"<@{result.actor.slack_user_id}>"
+    when = slack_date(result.at)
+    if not result.done:
+        head = f"Nothing to do: {link(alert.url, alert.label)} was not {result.verb.value}d. "
+        body = head + state_explanation(result.verb, alert)
+        return _message(
+            f"{alert.label}: {state_explanation(result.verb, alert)}",
+            SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_TEXT_MAX))),
+            ContextBlock(elements=[MarkdownTextObject(text=truncate(alert_title(alert), SECTION_TEXT_MAX))]),
+        )
+    verb = _PAST[result.verb]
+    line = f"✅ {verb} {link(alert.url, alert.label)} by {who} · {when}"
+    blocks: list[Any] = [
+        SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_MAX))),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(alert_title(alert), SECTION_TEXT_MAX))]),
+    ]
+    if result.note is not None:
+        quoted = "\n".join("> " + escape(row) for row in result.note.details.splitlines()[:20])
+        blocks.insert(1, SectionBlock(text=MarkdownTextObject(text=truncate(quoted, SECTION_TEXT_MAX))))
+    if result.warnings:
+        warn = "\n".join(f"⚠️ {escape(w)}" for w in result.warnings)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(warn, SECTION_TEXT_MAX))]))
+    return _message(f"{verb} {alert.label}: {alert.summary}", *blocks)
+
+
+def problem(text: str, *, typed: str | None = None, hint: str | None = None) -> Message:
+    """A refusal or failure, with the syntax to use and, when relevant, the person's own text handed back."""
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=truncate(f"⚠️ {text}", SECTION_TEXT_MAX)))]
+    if hint:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(hint, SECTION_TEXT_MAX))]))
+    fallback = f"{text} {hint or ''}".strip()
+    if typed:
+        # Nothing typed is lost: give it back whole in the fallback text (40,000 characters) and a preview.
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate("Your text, to copy:\n```" + typed.replace("```", "'''") + "```", SECTION_TEXT_MAX)
+                )
+            )
+        )
+        fallback = truncate(f"{fallback}\n\nYour text:\n{typed}", FALLBACK_TEXT_MAX)
+    return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}
+
+
+def backend_error(exc: errors.BackendError, *, subject: str, typed: str | None = None) -> Message:
+    """Every backend failure, in words that say what happened and what to do."""
+    name = exc.backend
+    if isinstance(exc, errors.NotFound):
+        return problem(
+            f"{exc.message}" if "No alert" in exc.message else f"{name} has no alert {code(subject)}.",
+            typed=typed,
+            hint="Check the id: use the short id, the UUID, or paste the alert's link.",
+        )
+    if isinstance(exc, errors.Unauthorized):
+        return problem(
+            f"{name} rejected the bot's API key ({exc.status}). Ask whoever runs the bot to check the token.",
+            typed=typed,
+        )
+    if isinstance(exc, errors.RateLimited):
+        wait = f" Try again in about {int(exc.retry_after or 60)} s." if exc.retry_after else ""
+        return problem(f"{name} is rate limiting the bot right now, so {subject} was not changed.{wait}", typed=typed)
+    if isinstance(exc, errors.Unavailable):
+        maybe = " It may have gone through: check before trying again." if exc.ambiguous else ""
+        return problem(f"{name} is not answering ({escape(exc.message)}).{maybe}", typed=typed)
+    if isinstance(exc, errors.Invalid):
+        return problem(f"{name} refused it: {escape(exc.message)}", typed=typed)
+    if isinstance(exc, errors.Conflict):
+        return problem(f"{name} refused it: {escape(exc.message)}", typed=typed)
+    return problem(f"{name} answered with an error: {escape(exc.message)}", typed=typed)
+
+
+def unexpected(reference: str, *, typed: str | None = None) -> Message:
+    return problem(
+        f"Something went wrong on the bot's side (reference {code(reference)}). Nothing was lost: "
+        "try again, and tell whoever runs the bot if it happens again.",
+        typed=typed,
+    )
+
+
+def working(text: str) -> Message:
+    return {"text": f"⏳ {text}"}

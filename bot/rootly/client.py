@@ -1,0 +1,110 @@
+"""Rootly API calls the bot makes, each returning domain objects. Transport concerns live in ``http``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from bot import errors
+from bot.domain import Alert, AlertFilters, AlertPage, Note, Person
+from bot.rootly import mapping
+from bot.rootly.http import MAX_PAGE_SIZE, JsonApiSession
+
+# Rootly accepts long notes, but Slack shows at most ~3,000 characters in a section and people read less;
+# the bound keeps every note readable in both places and is checked before anything is sent.
+NOTE_MAX_CHARS = 10_000
+
+
+class RootlyClient:
+    def __init__(self, http: JsonApiSession) -> None:
+        self.http = http
+
+    @classmethod
+    def create(cls, base_url: str, token: str, **kw: Any) -> RootlyClient:
+        return cls(JsonApiSession(base_url, token, backend="Rootly", **kw))
+
+    # users -----------------------------------------------------------------------------------------------
+    def me(self) -> Person:
+        return mapping.person(self.http.request("GET", "/v1/users/me")["data"])
+
+    def find_user_by_email(self, email: str) -> Person | None:
+        """Rootly's email filter, then an exact case-insensitive compare (the filter may match loosely)."""
+        wanted = email.strip().lower()
+        if not wanted:
+            return None
+        body = self.http.request("GET", "/v1/users", params={"filter[email]": wanted, "page[size]": 10})
+        for item in body.get("data") or ():
+            found = mapping.person(item)
+            if (found.email or "").strip().lower() == wanted:
+                return found
+        return None
+
+    # alerts ----------------------------------------------------------------------------------------------
+    def get_alert(self, alert_id: str) -> Alert:
+        """By UUID or short id: Rootly's ``GET /v1/alerts/{id}`` accepts both."""
+        return mapping.alert(self.http.request("GET", f"/v1/alerts/{_segment(alert_id)}")["data"])
+
+    def list_alerts(self, filters: AlertFilters, *, limit: int = MAX_PAGE_SIZE) -> AlertPage:
+        """Up to ``limit`` alerts, newest first, with Rootly's total count for "and N more"."""
+        params = _filter_params(filters)
+        alerts: list[Alert] = []
+        total = 0
+        for body in self.http.pages("/v1/alerts", params, page_size=min(limit, MAX_PAGE_SIZE)):
+            total = int((body.get("meta") or {}).get("total_count") or 0)
+            alerts.extend(mapping.alert(item) for item in body.get("data") or ())
+            if len(alerts) >= limit:
+                break
+        alerts.sort(key=lambda a: a.created_at, reverse=True)
+        return AlertPage(alerts=tuple(alerts[:limit]), total=max(total, len(alerts)))
+
+    def iter_alerts(self, filters: AlertFilters) -> Iterator[Alert]:
+        for body in self.http.pages("/v1/alerts", _filter_params(filters)):
+            yield from (mapping.alert(item) for item in body.get("data") or ())
+
+    def acknowledge_alert(self, alert_id: str) -> Alert:
+        return mapping.alert(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/acknowledge")["data"])
+
+    def resolve_alert(self, alert_id: str, message: str | None = None) -> Alert:
+        attributes = {"resolution_message": message} if message else {}
+        body = {"data": {"type": "alerts", "attributes": attributes}}
+        return mapping.alert(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/resolve", body=body)["data"])
+
+    def add_alert_note(self, alert_id: str, details: str, user_id: str | None = None) -> Note:
+        if not details.strip():
+            raise errors.Invalid("a note needs some text", fields={"details": "empty"})
+        if len(details) > NOTE_MAX_CHARS:
+            raise errors.Invalid(
+                f"a note can be at most {NOTE_MAX_CHARS:,} characters (this one has {len(details):,})",
+                fields={"details": "too long"},
+            )
+        attributes: dict[str, Any] = {"kind": "note", "details": details}
+        if user_id is not None and str(user_id).isdigit():
+            attributes["user_id"] = int(user_id)
+        body = {"data": {"type": "alert_events", "attributes": attributes}}
+        return mapping.note(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/events", body=body)["data"])
+
+    def alert_notes(self, alert_id: str, *, max_pages: int = 5) -> list[Note]:
+        """Notes on an alert, for checking whether an ambiguous write landed."""
+        notes: list[Note] = []
+        pages = self.http.pages(
+            f"/v1/alerts/{_segment(alert_id)}/events", {"filter[kind]": "note"}, max_pages=max_pages
+        )
+        for body in pages:
+            notes.extend(mapping.note(item) for item in body.get("data") or ())
+        return notes
+
+
+def _segment(value: str) -> str:
+    """A path segment: references are validated before they get here, but never let one change the path."""
+    return quote(value.strip(), safe="")
+
+
+def _filter_params(filters: AlertFilters) -> dict[str, str]:
+    # Only non-empty filters are sent; JsonApiSession drops empty ones again as a second guard.
+    return {
+        "filter[status]": ",".join(filters.statuses),
+        "filter[services]": ",".join(filters.services),
+        "filter[source]": ",".join(filters.sources),
+        "filter[labels]": ",".join(filters.labels),
+    }

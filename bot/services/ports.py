@@ -1,0 +1,18 @@
+"""What services need from Slack, as protocols, so services never import Slack (tests pass fakes or the real
+Slack-backed implementations from ``bot.slack``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Profile:
+    slack_user_id: str
+    name: str
+    email: str | None
+
+
+class Directory(Protocol):
+    def profile(self, slack_user_id: str) -> Profile: ...

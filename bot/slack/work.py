@@ -1,0 +1,69 @@
+"""Slow work, off Slack's acknowledgement path.
+
+Bolt runs listeners on a small thread pool; a listener that waits on Rootly holds a worker, and once all are held
+the next request is not even acknowledged within Slack's 3 seconds. Listeners therefore ``ack()`` and hand the
+backend call to this pool, so their thread is free in milliseconds whatever Rootly's latency. Every error is
+caught here and turned into a message for the person: a listener never raises after acking.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from bot import errors
+from bot.refs import BadReference
+from bot.render import replies
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+Reply = Callable[..., Any]
+
+
+class WorkPool:
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+
+    def submit(
+        self, job: Callable[[], Message | None], reply: Reply, *, subject: str = "it", typed: str | None = None
+    ) -> Future[None]:
+        """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
+        return self._executor.submit(self._run, job, reply, subject, typed)
+
+    def call(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Plain background work with no person waiting (errors are logged)."""
+
+        def run() -> Any:
+            try:
+                return fn()
+            except Exception:
+                log.exception("background work failed")
+                return None
+
+        return self._executor.submit(run)
+
+    def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
+        try:
+            message = job()
+        except BadReference as exc:
+            message = replies.problem(str(exc), typed=typed)
+        except errors.BackendError as exc:
+            log.info("backend refused %s: %s (%s)", subject, exc.message, type(exc).__name__)
+            message = replies.backend_error(exc, subject=subject, typed=typed)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("unexpected error handling %s (reference %s)", subject, reference)
+            message = replies.unexpected(reference, typed=typed)
+        if message is None:
+            return
+        try:
+            reply(**message)
+        except Exception:
+            log.exception("could not deliver the reply about %s", subject)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)

@@ -1,0 +1,99 @@
+"""`rootly-bot check` and `rootly-bot run` as a person runs them: real processes against the fakes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import bot_env
+from tests.fakes.rootly import RootlyFake
+from tests.fakes.slack import SlackFake
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ROOTLY_", "ILERT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_check_says_everything_works(tmp_path: Path, rootly: RootlyFake, slack: SlackFake) -> None:
+    done = run_cli(["check"], bot_env(tmp_path, rootly, slack), tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✓ Slack: connected as @" in done.stdout
+    assert "✓ Rootly: API key works" in done.stdout
+    assert "✓ Database" in done.stdout and "Everything works." in done.stdout
+    assert [r.path for r in rootly.requests] == ["/v1/users/me"]
+
+
+def test_check_names_what_does_not_work_without_showing_secrets(
+    tmp_path: Path, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    env = bot_env(tmp_path, rootly, slack, ROOTLY_API_TOKEN="rootly-wrong-0123", SLACK_BOT_TOKEN="xoxb-wrong-0123")
+    done = run_cli(["check"], env, tmp_path)
+    assert done.returncode == 1
+    assert "✗ Slack: the bot token was rejected (invalid_auth)" in done.stdout
+    assert "✗ Rootly:" in done.stdout and "401" in done.stdout
+    assert "2 problem(s) found." in done.stdout
+    for secret in ("rootly-wrong-0123", "xoxb-wrong-0123"):
+        assert secret not in done.stdout + done.stderr
+
+
+def test_check_lists_every_configuration_problem(tmp_path: Path) -> None:
+    done = run_cli(["check"], {"SLACK_BOT_TOKEN": "xoxp-user-secret", "PORT": "eighty"}, tmp_path)
+    assert done.returncode == 2
+    for fragment in ("xoxb-", "SLACK_SIGNING_SECRET", "ROOTLY_API_TOKEN", "PORT"):
+        assert fragment in done.stdout
+    assert "xoxp-user-secret" not in done.stdout
+
+
+def test_check_reads_dotenv_from_the_working_directory(tmp_path: Path, rootly: RootlyFake, slack: SlackFake) -> None:
+    env = bot_env(tmp_path, rootly, slack)
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    done = run_cli(["check"], {}, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_serves_health_and_slack_in_http_mode(tmp_path: Path, rootly: RootlyFake, slack: SlackFake) -> None:
+    port = free_port()
+    env = bot_env(tmp_path, rootly, slack, HOST="127.0.0.1", PORT=str(port), LOG_FORMAT="json")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ROOTLY_", "ILERT_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env={**clean, **env}, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert health is not None and health.status_code == 200
+        unsigned = requests.post(f"http://127.0.0.1:{port}/slack/events", data=b"command=/rootly", timeout=5)
+        assert unsigned.status_code == 401
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "bot.db").exists()
+    for secret in (env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"], env["ROOTLY_API_TOKEN"]):
+        assert secret not in err
