@@ -9,6 +9,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -17,12 +18,19 @@ from bot.backends import AlertBackend, Backends
 from bot.config import Settings
 from bot.rootly.backend import RootlyBackend
 from bot.rootly.client import RootlyClient
+from bot.scheduler import add_interval_job, make_scheduler
 from bot.services.alert_actions import AlertActions
+from bot.services.alert_messages import AlertMessages
+from bot.services.feeds import Feeds, RootlyPoller
+from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
-from bot.slack import commands
+from bot.slack import actions, commands
 from bot.slack.directory import SlackDirectory
+from bot.slack.messenger import SlackMessenger
 from bot.slack.work import WorkPool
 from bot.store import Database
+from bot.store.alerts import AlertStore
+from bot.webhooks import Delivery, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +46,17 @@ class Deps:
 
 @dataclass
 class Services:
+    settings: Settings
     backends: Backends
     people: People
     actions: AlertActions
     work: WorkPool
+    store: AlertStore
+    messages: AlertMessages
+    open_alerts: OpenAlerts
+    feeds: Feeds
+    poller: RootlyPoller | None
+    webhooks: WebhookReceiver
 
 
 @dataclass
@@ -51,9 +66,17 @@ class BotApp:
     services: Services
     database: Database
     slack_client: WebClient
+    scheduler: BackgroundScheduler
     closers: list = field(default_factory=list)
 
+    def start_background(self) -> None:
+        """Start scheduled jobs (feed polling); `rootly-bot run` calls it, tests call it when they need it."""
+        if not self.scheduler.running:
+            self.scheduler.start()
+
     def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         self.services.work.shutdown(wait=False)
         for close in self.closers:
             close()
@@ -78,6 +101,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
 
     backends: list[AlertBackend] = []
     closers = []
+    rootly: RootlyClient | None = None
     if settings.rootly_enabled:
         rootly = deps.rootly or RootlyClient.create(
             settings.rootly_api_url,
@@ -91,12 +115,32 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
 
     people = People(SlackDirectory(client))
     registry = Backends(backends)
+    work = WorkPool(settings.worker_threads)
+    store = AlertStore(database)
+    messages = AlertMessages(store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=False)
+    feeds = Feeds(store, registry, messages)
+    poller = RootlyPoller(rootly, feeds, store) if rootly is not None else None
+
+    def on_delivery(delivery: Delivery) -> None:
+        if delivery.alert_id:
+            work.call(lambda: feeds.on_webhook(delivery.event_type, delivery.alert_id or ""))
+
     services = Services(
+        settings=settings,
         backends=registry,
         people=people,
-        actions=AlertActions(registry, people, attribution_notes=settings.attribution_notes),
-        work=WorkPool(settings.worker_threads),
+        actions=AlertActions(registry, people, attribution_notes=settings.attribution_notes, claim=store.claim),
+        work=work,
+        store=store,
+        messages=messages,
+        open_alerts=OpenAlerts(registry),
+        feeds=feeds,
+        poller=poller,
+        webhooks=WebhookReceiver(settings.rootly_webhook_secret, store.first_delivery, on_delivery),
     )
+    scheduler = make_scheduler()
+    if poller is not None and settings.feed_poll_seconds > 0:
+        add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
     bolt = App(
         token=settings.slack_bot_token,
         client=client,
@@ -111,9 +155,10 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         logger=logging.getLogger("slack_bolt"),
     )
     commands.register(bolt, services)
+    actions.register(bolt, services)
 
     @bolt.error
     def on_error(error: Exception) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
-    return BotApp(settings, bolt, services, database, client, closers)
+    return BotApp(settings, bolt, services, database, client, scheduler, closers)

@@ -5,7 +5,7 @@ Slack surfaces talk to :class:`AlertBackend` only, so each works with Rootly, il
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from bot import errors
@@ -29,6 +29,13 @@ class AlertBackend(Protocol):
 
     def find_user(self, email: str) -> Person | None: ...
 
+    # Rootly-only actions; other backends raise errors.Unsupported.
+    def set_noise(self, alert_id: str, noise: bool) -> Alert: ...
+
+    def snooze(self, alert_id: str, minutes: int) -> Alert: ...
+
+    def escalate(self, alert_id: str) -> Alert: ...
+
 
 class UnknownAlert(errors.NotFound):
     """No configured backend knows the reference."""
@@ -43,7 +50,7 @@ class Backends:
     def __bool__(self) -> bool:
         return bool(self._by_kind)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[AlertBackend]:
         return iter(self._by_kind.values())
 
     def get(self, kind: Backend) -> AlertBackend:

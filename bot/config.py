@@ -41,6 +41,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_API_URL", "Slack Web API base URL (for proxies and tests).", "https://slack.com/api/"),
     Variable("ROOTLY_API_TOKEN", "Rootly API key. Required unless only ilert is used.", secret=True),
     Variable("ROOTLY_API_URL", "Rootly API base URL.", "https://api.rootly.com"),
+    Variable("ROOTLY_APP_URL", "Rootly web app URL, for links to alert lists.", "https://rootly.com"),
     Variable(
         "ROOTLY_WEBHOOK_SECRET",
         "Verifies X-Rootly-Signature on /rootly/webhooks; unset refuses all deliveries.",
@@ -56,6 +57,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
     Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
+    Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
     Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
@@ -75,6 +77,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     rootly_api_token: str | None = None
     rootly_api_url: str = "https://api.rootly.com"
+    rootly_app_url: str = "https://rootly.com"
     rootly_webhook_secret: str | None = None
     ilert_api_token: str | None = None
     ilert_api_url: str = "https://api.ilert.com/api"
@@ -86,6 +89,7 @@ class Settings:
     log_format: str = "text"
     default_timezone: str = "UTC"
     attribution_notes: bool = True
+    feed_poll_seconds: float = 30.0
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0
@@ -164,12 +168,15 @@ def _parse(env: Mapping[str, str]) -> Settings:
         problems.append("ROOTLY_API_TOKEN is missing (or set ILERT_API_TOKEN to use ilert alone).")
     if raw["ILERT_ALERT_SOURCE_KEY"] and not raw["ILERT_API_TOKEN"]:
         problems.append("ILERT_ALERT_SOURCE_KEY is set but ILERT_API_TOKEN is not: ilert needs both.")
-    for name in ("SLACK_API_URL", "ROOTLY_API_URL", "ILERT_API_URL"):
+    for name in ("SLACK_API_URL", "ROOTLY_API_URL", "ROOTLY_APP_URL", "ILERT_API_URL"):
         url(name)
     port = number("PORT", int, 1, 65535)
     workers = number("WORKER_THREADS", int, 1, 512)
     timeout = number("ROOTLY_TIMEOUT", float, 0.1, 300)
     budget = number("RATE_LIMIT_BUDGET", float, 0, 3600)
+    poll = number("FEED_POLL_SECONDS", float, 0, 86400)
+    if 0 < poll < 5:
+        problems.append("FEED_POLL_SECONDS must be 0 (off) or at least 5.")
     level = (raw["LOG_LEVEL"] or "").upper()
     if level not in _LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {raw['LOG_LEVEL']!r}.")
@@ -193,6 +200,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         slack_api_url=_with_slash(raw["SLACK_API_URL"] or ""),
         rootly_api_token=raw["ROOTLY_API_TOKEN"],
         rootly_api_url=(raw["ROOTLY_API_URL"] or "").rstrip("/"),
+        rootly_app_url=(raw["ROOTLY_APP_URL"] or "").rstrip("/"),
         rootly_webhook_secret=raw["ROOTLY_WEBHOOK_SECRET"],
         ilert_api_token=raw["ILERT_API_TOKEN"],
         ilert_api_url=(raw["ILERT_API_URL"] or "").rstrip("/"),
@@ -204,6 +212,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         log_format=log_format,
         default_timezone=tz,
         attribution_notes=notes in _TRUE,
+        feed_poll_seconds=poll,
         worker_threads=workers,
         rootly_timeout=timeout,
         rate_limit_budget=budget,

@@ -121,6 +121,23 @@ class Note:
 
 
 @dataclass(frozen=True)
+class AlertEvent:
+    """One entry of an alert's timeline: what happened (``action``: created, acknowledged, resolved…)."""
+
+    id: str
+    alert_id: str
+    kind: str
+    action: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: tuple[AlertEvent, ...]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
 class Actor:
     """The Slack user behind an action, and the backend user it maps to (when one does)."""
 
@@ -140,3 +157,49 @@ class AlertFilters:
     urgencies: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     labels: tuple[str, ...] = field(default=())
+
+    def matches(self, alert: Alert) -> bool:
+        """The same filters, applied to an alert in hand (feeds, and urgency, which Rootly cannot filter on)."""
+        if self.statuses and alert.status.value not in self.statuses:
+            return False
+        if self.services and not {s.slug or s.name for s in alert.services} & set(self.services):
+            names = {s.name.lower() for s in alert.services}
+            if not names & {x.lower() for x in self.services}:
+                return False
+        if self.urgencies and (alert.urgency is None or alert.urgency.name.lower() not in _lower(self.urgencies)):
+            return False
+        if self.sources and alert.source.lower() not in _lower(self.sources):
+            return False
+        if self.labels:
+            have = {f"{k}:{v}".lower() for k, v in alert.labels}
+            if not _lower(self.labels) <= have:
+                return False
+        return True
+
+    def describe(self) -> str:
+        """In words, for replies: "status triggered, service api"."""
+        parts = []
+        for name, values in (
+            ("status", self.statuses),
+            ("service", self.services),
+            ("urgency", self.urgencies),
+            ("source", self.sources),
+            ("label", self.labels),
+        ):
+            if values:
+                parts.append(f"{name} {' or '.join(values)}")
+        return ", ".join(parts) or "all alerts"
+
+
+def _lower(values: tuple[str, ...]) -> set[str]:
+    return {v.lower() for v in values}
+
+
+@dataclass(frozen=True)
+class FeedSubscription:
+    """A channel that gets a message for each new alert matching ``filters``."""
+
+    id: int
+    channel: str
+    filters: AlertFilters
+    created_by: str

@@ -6,11 +6,14 @@ from __future__ import annotations
 class BackendError(Exception):
     """Base of every failure talking to Rootly or ilert."""
 
-    def __init__(self, message: str, *, status: int | None = None, backend: str = "Rootly") -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, backend: str = "Rootly", code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.backend = backend
+        self.code = code  # the API's machine-readable error code where it sends one (ilert: KEY_ERROR, …)
 
 
 class NotFound(BackendError):
@@ -47,3 +50,7 @@ class Unavailable(BackendError):
     def __init__(self, message: str, *, ambiguous: bool = False, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.ambiguous = ambiguous
+
+
+class Unsupported(BackendError):
+    """The backend has no such action (e.g. snoozing an ilert alert)."""

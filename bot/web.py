@@ -27,6 +27,20 @@ def _reply(start_response: StartResponse, status: str, body: dict[str, Any]) -> 
     return [payload]
 
 
+_STATUS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 401: "401 Unauthorized"}
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The request body, or None when it is over the bound (nothing is read then)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length > MAX_BODY_BYTES or length < 0:
+        return None
+    return environ["wsgi.input"].read(length) if length else b""
+
+
 def make_wsgi(bot: BotApp) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     slack = SlackRequestHandler(bot.bolt)
 
@@ -57,6 +71,14 @@ def make_wsgi(bot: BotApp) -> Callable[[dict[str, Any], StartResponse], Iterable
             if length > MAX_BODY_BYTES:
                 return _reply(start_response, "413 Payload Too Large", {"error": "body too large"})
             return slack(environ, start_response)
+        if path == "/rootly/webhooks":
+            if method != "POST":
+                return _reply(start_response, "405 Method Not Allowed", {"error": "POST only"})
+            body = _read_body(environ)
+            if body is None:
+                return _reply(start_response, "413 Payload Too Large", {"error": "body too large"})
+            code, answer = bot.services.webhooks.receive(environ.get("HTTP_X_ROOTLY_SIGNATURE"), body)
+            return _reply(start_response, _STATUS[code], answer)
         return _reply(start_response, "404 Not Found", {"error": "not found"})
 
     return app

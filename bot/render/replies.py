@@ -8,18 +8,11 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 
 from bot import errors
 from bot.domain import Alert, AlertStatus
-from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, truncate
+from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, status_emoji, truncate
 from bot.services.alert_actions import ActionResult, Verb
 
 Message = dict[str, Any]
 
-_STATUS_EMOJI = {
-    AlertStatus.TRIGGERED: "🔴",
-    AlertStatus.OPEN: "🟠",
-    AlertStatus.ACKNOWLEDGED: "🟡",
-    AlertStatus.RESOLVED: "🟢",
-    AlertStatus.DEFERRED: "⏸️",
-}
 _PAST = {Verb.ACKNOWLEDGE: "Acknowledged", Verb.RESOLVE: "Resolved", Verb.NOTE: "Note added to"}
 
 
@@ -28,7 +21,7 @@ def _message(text: str, *blocks: Any) -> Message:
 
 
 def alert_title(alert: Alert) -> str:
-    emoji = _STATUS_EMOJI.get(alert.status, "⚪")
+    emoji = status_emoji(alert.status)
     return f"{emoji} {link(alert.url, alert.label)} {escape(truncate(alert.summary, 300))} · *{alert.status.value}*"
 
 
@@ -119,6 +112,20 @@ def backend_error(exc: errors.BackendError, *, subject: str, typed: str | None =
     if isinstance(exc, errors.Conflict):
         return problem(f"{name} refused it: {escape(exc.message)}", typed=typed)
     return problem(f"{name} answered with an error: {escape(exc.message)}", typed=typed)
+
+
+_SLACK_REFUSALS = {
+    "not_in_channel": "I'm not in this channel, so I can't post here. Invite me with `/invite @rootly` and try again.",
+    "channel_not_found": "I can't see this channel. Invite me with `/invite @rootly` (private channels need it).",
+    "is_archived": "This channel is archived, so nothing can be posted here.",
+    "restricted_action": "This workspace doesn't let me post in this channel.",
+    "msg_too_long": "That message is too long for Slack.",
+    "expired_trigger_id": "Slack's window to open the form passed (3 s). Please click again.",
+}
+
+
+def slack_refused(code: str, *, typed: str | None = None) -> Message:
+    return problem(_SLACK_REFUSALS.get(code, f"Slack refused the request ({code})."), typed=typed)
 
 
 def unexpected(reference: str, *, typed: str | None = None) -> Message:

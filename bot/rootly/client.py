@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from bot import errors
-from bot.domain import Alert, AlertFilters, AlertPage, Note, Person
+from bot.domain import Alert, AlertFilters, AlertPage, EventPage, Note, Person
 from bot.rootly import mapping
 from bot.rootly.http import MAX_PAGE_SIZE, JsonApiSession
 
 # Rootly accepts long notes, but Slack shows at most ~3,000 characters in a section and people read less;
 # the bound keeps every note readable in both places and is checked before anything is sent.
 NOTE_MAX_CHARS = 10_000
+FEED_PAGE_SIZE = 50  # /v1/alert_events allows at most 50 a page
 
 
 class RootlyClient:
@@ -70,6 +72,19 @@ class RootlyClient:
         body = {"data": {"type": "alerts", "attributes": attributes}}
         return mapping.alert(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/resolve", body=body)["data"])
 
+    def update_alert(self, alert_id: str, attributes: dict[str, Any]) -> Alert:
+        """PATCH only what changed (the caller computes the difference)."""
+        body = {"data": {"type": "alerts", "attributes": attributes}}
+        return mapping.alert(self.http.request("PATCH", f"/v1/alerts/{_segment(alert_id)}", body=body)["data"])
+
+    def snooze_alert(self, alert_id: str, minutes: int) -> Alert:
+        body = {"data": {"type": "alerts", "attributes": {"delay_minutes": int(minutes)}}}
+        return mapping.alert(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/snooze", body=body)["data"])
+
+    def escalate_alert(self, alert_id: str) -> Alert:
+        body = {"data": {"type": "alerts", "attributes": {}}}
+        return mapping.alert(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/escalate", body=body)["data"])
+
     def add_alert_note(self, alert_id: str, details: str, user_id: str | None = None) -> Note:
         if not details.strip():
             raise errors.Invalid("a note needs some text", fields={"details": "empty"})
@@ -83,6 +98,17 @@ class RootlyClient:
             attributes["user_id"] = int(user_id)
         body = {"data": {"type": "alert_events", "attributes": attributes}}
         return mapping.note(self.http.request("POST", f"/v1/alerts/{_segment(alert_id)}/events", body=body)["data"])
+
+    def alert_event_feed(self, cursor: str | None, *, since: datetime | None = None, page_size: int = 50) -> EventPage:
+        """One page of Rootly's cross-alert event feed, oldest first, from ``cursor`` (or from ``since``)."""
+        params: dict[str, str | int | None] = {"page[size]": min(page_size, FEED_PAGE_SIZE), "sort": "created_at"}
+        if cursor:
+            params["page[after]"] = cursor
+        elif since is not None:
+            params["filter[created_at][gte]"] = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        body = self.http.request("GET", "/v1/alert_events", params=params)
+        events = tuple(mapping.event(item) for item in body.get("data") or ())
+        return EventPage(events, (body.get("meta") or {}).get("next_cursor") or cursor)
 
     def alert_notes(self, alert_id: str, *, max_pages: int = 5) -> list[Note]:
         """Notes on an alert, for checking whether an ambiguous write landed."""

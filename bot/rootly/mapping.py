@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import Alert, AlertRef, AlertStatus, Backend, Note, Person, Service, Urgency
+from bot.domain import Alert, AlertEvent, AlertRef, AlertStatus, Backend, Note, Person, Service, Urgency
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -77,5 +77,16 @@ def note(resource: dict[str, Any]) -> Note:
         alert_id=str(attrs.get("alert_id") or ""),
         details=str(attrs.get("details") or ""),
         author_id=None if author is None else str(author),
+        created_at=parse_time(attrs.get("created_at")),
+    )
+
+
+def event(resource: dict[str, Any]) -> AlertEvent:
+    attrs = resource.get("attributes") or {}
+    return AlertEvent(
+        id=str(resource.get("id")),
+        alert_id=str(attrs.get("alert_id") or ""),
+        kind=str(attrs.get("kind") or ""),
+        action=str(attrs.get("action") or ""),
         created_at=parse_time(attrs.get("created_at")),
     )

@@ -16,3 +16,13 @@ class Profile:
 
 class Directory(Protocol):
     def profile(self, slack_user_id: str) -> Profile: ...
+
+
+class Messenger(Protocol):
+    """Posting and editing bot messages in channels."""
+
+    def post(self, channel: str, message: dict) -> str:
+        """Post; returns the message ts."""
+        ...
+
+    def update(self, channel: str, ts: str, message: dict) -> None: ...

@@ -6,13 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.config import Settings
+from bot.domain import AlertFilters
+from bot.render import feeds as feed_replies
 from bot.render import replies
+from bot.render.alert_list import alert_list_message
 from bot.render.help import help_message
 from bot.slack import syntax
 from bot.slack.ids import COMMAND
 
 if TYPE_CHECKING:
     from bot.app import Services
+
+
+LIST_LIMIT = 50  # more than one message can show; the renderer stops at Slack's limits and counts the rest
 
 
 def register(app: App, services: Services) -> None:
@@ -42,6 +49,19 @@ def register(app: App, services: Services) -> None:
                     subject=f"alert {ref.id}",
                     typed=message,
                 )
+            case syntax.ListAlerts(filters=filters, here=here):
+                ack(**replies.working(f"Looking up alerts ({filters.describe()})…"))
+                channel = command.get("channel_id") or ""
+                services.work.submit(lambda: alert_list(services, filters, here, channel), respond, subject="alerts")
+            case syntax.FeedOn(filters=filters):
+                channel = command.get("channel_id") or ""
+                feed = services.feeds.subscribe(channel, filters, user_id)
+                ack(response_type="in_channel", **feed_replies.feed_on(feed, feed_sources(services.settings)))
+            case syntax.FeedOff():
+                channel = command.get("channel_id") or ""
+                ack(response_type="in_channel", **feed_replies.feed_off(channel, services.feeds.unsubscribe(channel)))
+            case syntax.FeedList():
+                ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
             case syntax.AddNote(ref=ref, text=text):
                 ack(**replies.working(f"Adding your note to `{ref.id}`…"))
                 services.work.submit(
@@ -50,3 +70,32 @@ def register(app: App, services: Services) -> None:
                     subject=f"alert {ref.id}",
                     typed=text,
                 )
+
+
+def feed_sources(settings: Settings) -> str:
+    sources = []
+    if settings.rootly_webhook_secret and not settings.socket_mode:
+        sources.append("Rootly webhook")
+    if settings.feed_poll_seconds > 0:
+        sources.append(f"polling Rootly every {settings.feed_poll_seconds:g} s")
+    return " and ".join(sources) or "nothing yet: set ROOTLY_WEBHOOK_SECRET or FEED_POLL_SECONDS"
+
+
+def alert_list(services: Services, filters: AlertFilters, here: bool, channel: str) -> dict[str, Any] | None:
+    """The open alerts as one message: ephemeral, or posted to the channel with ``here``."""
+    page, failures = services.open_alerts.list(filters, limit=LIST_LIMIT)
+    message = alert_list_message(
+        page.alerts,
+        page.total,
+        title="Open alerts" if filters.statuses == ("open", "triggered") else "Alerts",
+        more_url=f"{services.settings.rootly_app_url}/account/alerts",
+        filters_text=filters.describe(),
+        backend_label=len(list(services.backends)) > 1,
+        can_declare=services.messages.can_declare,
+    )
+    if failures:
+        message["text"] += "\n⚠️ Could not read: " + "; ".join(failures)
+    if not here:
+        return message
+    services.messages.messenger.post(channel, message)
+    return None

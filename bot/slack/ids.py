@@ -16,7 +16,9 @@ class Action(StrEnum):
     ADD_NOTE = "alert.add_note"
     DECLARE_INCIDENT = "alert.declare_incident"
     OVERFLOW = "alert.overflow"
+    SNOOZE = "alert.snooze"
     OPEN_IN_ROOTLY = "alert.open"
+    NOTE_TEXT = "note.text"
 
 
 class Callback(StrEnum):
@@ -32,6 +34,7 @@ class Block(StrEnum):
 
     NOTE_INPUT = "note_input"
     ALERT_ACTIONS = "alert_actions"
+    ALERT_SUMMARY = "alert_summary"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).

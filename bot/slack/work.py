@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import errors
 from bot.refs import BadReference
 from bot.render import replies
@@ -54,6 +56,10 @@ class WorkPool:
         except errors.BackendError as exc:
             log.info("backend refused %s: %s (%s)", subject, exc.message, type(exc).__name__)
             message = replies.backend_error(exc, subject=subject, typed=typed)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error") or "unknown_error")
+            log.warning("Slack refused %s: %s", subject, code)
+            message = replies.slack_refused(code, typed=typed)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("unexpected error handling %s (reference %s)", subject, reference)

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import math
 import random
 import re
 import string
-import threading
 import time
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,7 +40,8 @@ from tests.fakes.jsonapi import (
     parse_time,
     sort_items,
 )
-from tests.fakes.server import DropConnection, FakeServer, Recorded, Reply
+from tests.fakes.server import DropConnection, Recorded, Reply
+from tests.fakes.validating import INVALID_JSON, ValidatingFake
 
 NOTE_MAX_CHARS = 10_000  # the fake's assumed limit for an alert note: Rootly documents none, so the bot must cap
 DEFAULT_PAGE_SIZE = 10  # assumed default when page[size] is absent
@@ -60,7 +57,6 @@ ERRORS_LIST = "#/components/schemas/errors_list"
 ANYWHERE = {"401": ERRORS_LIST, "404": ERRORS_LIST, "429": ERRORS_LIST, "5XX": ERRORS_LIST}
 
 _LOAD: Any = object()  # "load the contract from tests.contracts"
-_INVALID: Any = object()  # a request body that is not JSON
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CATALOG = {  # URL segment → JSON:API type
     "services": "services",
@@ -70,13 +66,6 @@ _CATALOG = {  # URL segment → JSON:API type
     "severities": "severities",
     "alert_urgencies": "alert_urgencies",
 }
-
-
-@dataclass
-class _Script:
-    method: str
-    pattern: re.Pattern[str]
-    replies: deque[Reply | str] = field(default_factory=deque)
 
 
 def _label_value(value: Any) -> str:
@@ -146,7 +135,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-class RootlyFake(FakeServer):
+class RootlyFake(ValidatingFake):
     """Rootly API v1 on 127.0.0.1: in-memory users, catalog, alerts, alert events and incidents.
 
     Seed state with ``add_*``; inject faults with :attr:`latency`, :meth:`script`, :meth:`rate_limited` and
@@ -155,15 +144,10 @@ class RootlyFake(FakeServer):
     """
 
     def __init__(self, token: str = "rootly-test-token", contract: dict[str, Any] | None = _LOAD) -> None:
-        super().__init__()
-        self.token = token
         self.contract: dict[str, Any] | None = load_contract(ROOTLY) if contract is _LOAD else contract
-        self.validator = ContractValidator.shared(self.contract, anywhere=ANYWHERE) if self.contract else None
-        self.violations: list[str] = []
-        self.timeout_sleep: float = 3.0
+        super().__init__(ContractValidator.shared(self.contract, anywhere=ANYWHERE) if self.contract else None)
+        self.token = token
         self.rate_limit: int = RATE_LIMIT
-        self._state = threading.RLock()
-        self._scripts: list[_Script] = []
         self._calls: dict[str, deque[float]] = {"read": deque(), "write": deque()}
         self._seq = itertools.count(1)
         self._order: dict[str, int] = {}  # resource id → creation sequence (stable sort, cursors)
@@ -188,21 +172,6 @@ class RootlyFake(FakeServer):
     def __enter__(self) -> RootlyFake:
         self.start()
         return self
-
-    @property
-    def validating(self) -> bool:
-        """True when a contract was found: only then are requests and answers checked."""
-        return self.validator is not None
-
-    def take_violations(self) -> list[str]:
-        """Return and clear the violations (for tests that provoke them on purpose)."""
-        with self._state:
-            found, self.violations[:] = list(self.violations), []
-            return found
-
-    def _violate(self, problems: Iterable[str]) -> None:
-        with self._state:
-            self.violations.extend(problems)
 
     # seeding -------------------------------------------------------------------------------------------------
     def add_user(self, email: str, full_name: str | None = None, user_id: int | None = None) -> int:
@@ -356,20 +325,6 @@ class RootlyFake(FakeServer):
             ]
 
     # fault injection -----------------------------------------------------------------------------------------
-    def script(self, method: str, path_regex: str, *replies: Reply | str) -> None:
-        """The next requests whose method (``*`` = any) matches and whose path ``re.search``-es ``path_regex`` (anchor
-        with ``^``/``$``) get these replies in order.
-
-        A :class:`Reply` is sent as is (no contract check: faults are the test's choice); ``"timeout"`` sleeps
-        :attr:`timeout_sleep` and then handles the request normally, so the side effect happens after the client gave
-        up; ``"drop"`` closes the connection without an answer.
-        """
-        for reply in replies:
-            if isinstance(reply, str) and reply not in ("timeout", "drop"):
-                raise ValueError(f"unknown scripted reply {reply!r}")
-        with self._state:
-            self._scripts.append(_Script(method.upper(), re.compile(path_regex), deque(replies)))
-
     @staticmethod
     def rate_limited(reset_in: float = 1.0) -> Reply:
         """A 429 as Rootly sends it; ``X-RateLimit-Reset`` is an epoch second, rounded up so waiting suffices."""
@@ -385,15 +340,6 @@ class RootlyFake(FakeServer):
     def unavailable(status: int = 503) -> Reply:
         """An outage answer (errors_list body) to script."""
         return error_reply(status)
-
-    def _take_script(self, req: Recorded) -> Reply | str | None:
-        with self._state:
-            for script in self._scripts:
-                if script.method in ("*", req.method) and script.pattern.search(req.path) and script.replies:
-                    reply = script.replies.popleft()
-                    self._scripts = [s for s in self._scripts if s.replies]
-                    return reply
-        return None
 
     def _count_call(self, method: str) -> tuple[bool, dict[str, str]]:
         """Count the call in its sliding window (reads and writes apart); (over the limit?, rate-limit headers).
@@ -416,11 +362,11 @@ class RootlyFake(FakeServer):
 
     # HTTP ----------------------------------------------------------------------------------------------------
     def handle(self, req: Recorded) -> Reply:
-        body = self._json(req)
+        body = self.request_json(req)
         if self.validator is not None:
             self._violate(self._check_request(req, body))
         over, limits = self._count_call(req.method)
-        scripted = self._take_script(req)
+        scripted = self.take_script(req)
         if scripted == "drop":
             raise DropConnection
         if isinstance(scripted, Reply):
@@ -428,30 +374,12 @@ class RootlyFake(FakeServer):
         if scripted == "timeout":
             time.sleep(self.timeout_sleep)
         reply = error_reply(429, "Rate limit exceeded") if over else self._dispatch(req, body)
-        if self.validator is not None:
-            self._violate(self._check_response(req, reply))
+        self._violate(self.response_problems(req, reply))
         reply.headers = limits | reply.headers
         return reply
 
-    def on_error(self, req: Recorded, exc: Exception) -> None:
-        """A bug in the fake is a violation, so a test cannot pass on a 500 the fake made by mistake."""
-        last = traceback.format_exception(exc)[-2].strip().splitlines()[0]
-        self._violate([f"{req.method} {req.path}: the fake raised {exc!r} at {last}"])
-
-    @staticmethod
-    def _json(req: Recorded) -> Any:
-        if not req.body:
-            return None
-        try:
-            return json.loads(req.body)
-        except ValueError:
-            return _INVALID
-
     def _check_request(self, req: Recorded, body: Any) -> list[str]:
-        assert self.validator is not None
-        problems = self.validator.check_request(
-            req.method, req.path, req.query, req.headers, req.body, None if body is _INVALID else body
-        )
+        problems = self.request_problems(req, body)
         # A missing or non-bearer header breaks the contract; a well-formed wrong token is only a 401 (a revoked key
         # is a situation to test, not a client bug).
         auth = req.headers.get("authorization")
@@ -460,23 +388,12 @@ class RootlyFake(FakeServer):
             problems.append(f"{req.method} {req.path}: Authorization header is {why}")
         return problems
 
-    def _check_response(self, req: Recorded, reply: Reply) -> list[str]:
-        assert self.validator is not None
-        body, raw = reply.body, None
-        if isinstance(body, (bytes, str)) and body:
-            raw = body.encode() if isinstance(body, str) else body
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
-        return self.validator.check_response(req.method, req.path, reply.status, body, reply.content_type, raw=raw)
-
     def _dispatch(self, req: Recorded, body: Any) -> Reply:
         if req.headers.get("authorization") != f"Bearer {self.token}":
             return error_reply(401, "Unauthorized")
         if any(k.startswith("filter[") and "" in v for k, v in req.query.items()):
             return error_reply(500, "Internal Server Error")  # what Rootly does with filter[status]=
-        if body is _INVALID:
+        if body is INVALID_JSON:
             return error_reply(400, "Bad Request", "the body is not JSON")
         for method, pattern, name in _ROUTES:
             if method == req.method and (m := pattern.fullmatch(req.path)):

@@ -1,0 +1,1 @@
+"""Benchmarks of the bot's Slack acknowledgement path (see bench/README.md)."""

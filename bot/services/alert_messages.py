@@ -1,0 +1,84 @@
+"""Posting alert messages and keeping every posted copy in step with the alert's state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from bot.domain import Alert
+from bot.render.alert_message import Stamp, alert_message
+from bot.services.ports import Messenger
+from bot.store.alerts import AlertStore
+
+log = logging.getLogger(__name__)
+
+
+class LatestWins:
+    """Coalesces sends per key: while one is in flight, later ones collapse into a single send of the newest.
+
+    Several changes to one alert arriving together (a click, a webhook, a poll) then cost one or two
+    ``chat.update`` calls instead of one each, and the last one sent is always the newest state.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: set[Hashable] = set()
+        self._pending: dict[Hashable, Any] = {}
+
+    def send(self, key: Hashable, payload: Any, deliver: Callable[[Any], None]) -> None:
+        with self._lock:
+            if key in self._busy:
+                self._pending[key] = payload
+                return
+            self._busy.add(key)
+        while True:
+            try:
+                deliver(payload)
+            except Exception:
+                log.warning("could not update message %s", key, exc_info=True)
+            with self._lock:
+                if key not in self._pending:
+                    self._busy.discard(key)
+                    return
+                payload = self._pending.pop(key)
+
+
+class AlertMessages:
+    def __init__(
+        self, store: AlertStore, messenger: Messenger, *, backend_label: bool = False, can_declare: bool = True
+    ) -> None:
+        self.store = store
+        self.messenger = messenger
+        self.backend_label = backend_label
+        self.can_declare = can_declare
+        self._updates = LatestWins()
+
+    def render(self, alert: Alert, stamp: Stamp | None = None) -> dict[str, Any]:
+        return alert_message(alert, stamp=stamp, backend_label=self.backend_label, can_declare=self.can_declare)
+
+    def post(self, channel: str, alert: Alert) -> str:
+        """Post one alert and track the message so later changes re-render it."""
+        ts = self.messenger.post(channel, self.render(alert))
+        self.store.record_post(alert.ref, channel, ts, alert.status.value)
+        return ts
+
+    def refresh(self, alert: Alert, stamp: Stamp | None = None, *, only_if_changed: bool = False) -> int:
+        """Re-render every tracked message of this alert; returns how many were sent for update."""
+        sent = 0
+        message = self.render(alert, stamp)
+        for post in self.store.posts_for(alert.ref):
+            if only_if_changed and post.rendered_status == alert.status.value:
+                continue
+
+            def deliver(payload: dict[str, Any], channel: str = post.channel, ts: str = post.ts) -> None:
+                self.messenger.update(channel, ts, payload)
+                self.store.set_rendered_status(channel, ts, alert.status.value)
+
+            self._updates.send((post.channel, post.ts), message, deliver)
+            sent += 1
+        return sent
+
+    def is_tracked(self, channel: str, ts: str, alert: Alert) -> bool:
+        return any(p.channel == channel and p.ts == ts for p in self.store.posts_for(alert.ref))

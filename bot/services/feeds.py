@@ -1,0 +1,120 @@
+"""Feeds: a channel gets a message for each new alert matching its filters, once, from webhook or poll."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from bot import errors
+from bot.backends import Backends
+from bot.domain import Alert, AlertFilters, Backend, FeedSubscription
+from bot.rootly.client import RootlyClient
+from bot.services.alert_messages import AlertMessages
+from bot.store.alerts import AlertStore
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "rootly.alert_events.cursor"
+SINCE_KEY = "rootly.alert_events.since"
+# Actions in Rootly's event feed that change what an alert message shows.
+STATE_ACTIONS = frozenset(
+    {"acknowledged", "resolved", "escalated", "snoozed", "triggered", "retriggered", "open", "updated", "marked",
+     "not_marked", "deferred", "attached"}
+)  # fmt: skip
+
+
+class Feeds:
+    def __init__(self, store: AlertStore, backends: Backends, messages: AlertMessages) -> None:
+        self.store = store
+        self.backends = backends
+        self.messages = messages
+
+    def subscribe(self, channel: str, filters: AlertFilters, user_id: str) -> FeedSubscription:
+        return self.store.subscribe_feed(channel, filters, user_id)
+
+    def unsubscribe(self, channel: str) -> bool:
+        return self.store.unsubscribe_feed(channel)
+
+    def subscriptions(self) -> list[FeedSubscription]:
+        return self.store.feeds()
+
+    def deliver_new(self, alert: Alert) -> list[str]:
+        """Post the alert to every matching feed channel that has not had it yet; returns those channels."""
+        posted: list[str] = []
+        for feed in self.store.feeds():
+            if not feed.filters.matches(alert):
+                continue
+            if not self.store.claim_feed_post(alert.ref, feed.channel):
+                continue  # another source or replica posted it
+            try:
+                self.messages.post(feed.channel, alert)
+            except Exception:
+                # Give the claim back so the next webhook delivery or poll tries again.
+                self.store.release_feed_post(alert.ref, feed.channel)
+                log.warning("could not post %s to %s", alert.label, feed.channel, exc_info=True)
+                continue
+            posted.append(feed.channel)
+        return posted
+
+    def alert_changed(self, alert: Alert) -> int:
+        return self.messages.refresh(alert, only_if_changed=True)
+
+    def on_webhook(self, event_type: str, alert_id: str) -> None:
+        """A Rootly webhook named an alert: read its current state, then post or re-render."""
+        backend = self.backends.get(Backend.ROOTLY)
+        alert = backend.get_alert(alert_id)
+        if event_type == "alert.created":
+            self.deliver_new(alert)
+        self.alert_changed(alert)
+
+
+class RootlyPoller:
+    """Reads Rootly's alert event feed from a cursor kept in the database, so restarts neither repeat nor skip.
+
+    Works where webhooks cannot (Socket Mode has no public URL). Each poll reads each changed alert once, however
+    many events it had, and re-renders its messages once.
+    """
+
+    def __init__(self, client: RootlyClient, feeds: Feeds, store: AlertStore, *, max_pages: int = 20) -> None:
+        self.client = client
+        self.feeds = feeds
+        self.store = store
+        self.max_pages = max_pages
+
+    def poll_once(self) -> tuple[int, int]:
+        """Returns (alerts posted to feeds, alerts re-rendered)."""
+        cursor = self.store.get_state(CURSOR_KEY)
+        since = self._since()
+        created: dict[str, None] = {}
+        changed: dict[str, None] = {}
+        for _ in range(self.max_pages):
+            page = self.client.alert_event_feed(cursor, since=since)
+            for event in page.events:
+                if event.action == "created" and event.kind != "note":  # a note's event is "created" too
+                    created[event.alert_id] = None
+                elif event.action in STATE_ACTIONS or event.kind in ("status_update", "noise"):
+                    changed[event.alert_id] = None
+            if page.cursor and page.cursor != cursor:
+                cursor = page.cursor
+                self.store.set_state(CURSOR_KEY, cursor)
+            if not page.events or not page.cursor:
+                break
+        posted = rerendered = 0
+        for alert_id in list(created) + [a for a in changed if a not in created]:
+            try:
+                alert = self.client.get_alert(alert_id)
+            except errors.NotFound:
+                continue
+            if alert_id in created:
+                posted += len(self.feeds.deliver_new(alert))
+            rerendered += self.feeds.alert_changed(alert)
+        return posted, rerendered
+
+    def _since(self) -> datetime:
+        """Where to start without a cursor: the first poll ever starts now, not at the beginning of time."""
+        saved = self.store.get_state(SINCE_KEY)
+        if saved:
+            return datetime.fromisoformat(saved)
+        start = datetime.now(UTC) - timedelta(seconds=5)
+        self.store.set_state(SINCE_KEY, start.isoformat())
+        return start
