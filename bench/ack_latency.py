@@ -48,6 +48,7 @@ from tests.slack_requests import SLASH_COMMAND, sign
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 SLACK_DEADLINE = 3.0  # Slack shows "operation_timeout" when the ack takes longer than this
 TARGET_RATIO = 1.5
+STOP_GRACE = 20.0  # seconds a server gets to exit after SIGTERM before SIGKILL
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = "/slack/events"
 KINDS = ("slash ack", "slash note", "button")
@@ -346,17 +347,17 @@ class SubprocessServer:
         return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
-        """SIGTERM, then SIGKILL after 5 s; :attr:`stopped` says which it took."""
+        """SIGTERM, then SIGKILL after :data:`STOP_GRACE` s; :attr:`stopped` says which it took."""
         if self.proc.poll() is None:
             started = time.perf_counter()
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(STOP_GRACE)
                 self.stopped = f"exited {time.perf_counter() - started:.1f} s after SIGTERM"
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-                self.stopped = "still running 5 s after SIGTERM: killed"
+                self.stopped = f"still running {STOP_GRACE:g} s after SIGTERM: killed"
         self._log.close()
 
 

@@ -16,6 +16,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.backends import AlertBackend, Backends
 from bot.config import Settings
+from bot.ilert.backend import IlertBackend
+from bot.ilert.client import IlertClient
 from bot.rootly.backend import RootlyBackend
 from bot.rootly.client import RootlyClient
 from bot.scheduler import add_interval_job, make_scheduler
@@ -112,6 +114,17 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         )
         closers.append(rootly.http.close)
         backends.append(RootlyBackend(rootly))
+    if settings.ilert_enabled:
+        ilert = IlertClient.create(
+            settings.ilert_api_url,
+            settings.ilert_api_token or "",
+            settings.ilert_alert_source_key,
+            timeout=settings.rootly_timeout,
+            rate_limit_budget=settings.rate_limit_budget,
+            pool_size=settings.worker_threads,
+        )
+        closers.append(ilert.http.close)
+        backends.append(IlertBackend(ilert))
 
     people = People(SlackDirectory(client))
     registry = Backends(backends)
@@ -142,7 +155,6 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
     bolt = App(
-        token=settings.slack_bot_token,
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not settings.socket_mode,

@@ -16,6 +16,8 @@ from bot.refs import ParsedRef
 class AlertBackend(Protocol):
     kind: Backend
     display_name: str
+    # Whether a note can still be added once the alert is resolved (ilert takes comments on open alerts only).
+    notes_on_resolved: bool
 
     def get_alert(self, alert_id: str) -> Alert: ...
 

@@ -30,6 +30,7 @@ def run(settings: Settings) -> int:
     from bot.app import build_app
 
     bot = build_app(settings)
+    bot.start_background()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -100,6 +101,22 @@ def check(settings: Settings, out: TextIO) -> int:
             return f"API key works, acting as {me.name} ({me.email})"
 
         attempt("Rootly", rootly)
+
+    if settings.ilert_enabled:
+
+        def ilert() -> str:
+            from bot.ilert.client import IlertClient
+
+            client = IlertClient.create(
+                settings.ilert_api_url, settings.ilert_api_token or "", settings.ilert_alert_source_key, timeout=10
+            )
+            me = client.me()
+            key = "events API key set"
+            if not settings.ilert_alert_source_key:
+                key = "no ILERT_ALERT_SOURCE_KEY: raising ilert alerts is off"
+            return f"API key works, acting as {me.name} ({me.email}); {key}"
+
+        attempt("ilert", ilert)
 
     def database() -> str:
         db = Database(settings.database_url)

@@ -59,3 +59,55 @@ class SlackSender:
     def interactive(self, payload: dict[str, Any], **kw: Any) -> requests.Response:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **kw)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U111",
+        channel: str = "C111",
+        message: dict[str, Any] | None = None,
+        ephemeral: bool = False,
+        selected: bool = False,
+        **kw: Any,
+    ) -> requests.Response:
+        """A button click (or a select/overflow choice with ``selected``) on a message, as block_actions."""
+        ts = (message or {}).get("ts") or "1700000000.000100"
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "action_ts": "1700000001.000200"}
+        if selected:
+            action |= {"type": "overflow", "selected_option": {"value": value, "text": {"type": "plain_text"}}}
+        else:
+            action |= {"type": "button", "value": value, "text": {"type": "plain_text", "text": "x"}}
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T111"},
+            "api_app_id": "A111",
+            "token": "verification_token",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
+            "trigger_id": "4916855695380.xxx.yyy",
+            "team": {"id": "T111", "domain": "test"},
+            "channel": {"id": channel, "name": "oncall"},
+            "state": {"values": {}},
+            "response_url": self.response_url,
+            "actions": [action],
+        }
+        if message is not None and not ephemeral:
+            payload["message"] = {"type": "message", "ts": ts, "text": message.get("text", ""), **message}
+        return self.interactive(payload, **kw)
+
+    def submit_view(
+        self, view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]], *, user: str = "U111", **kw: Any
+    ) -> requests.Response:
+        """Submit a modal the bot opened (as the Slack fake recorded it), with input ``values``."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T111", "domain": "test"},
+            "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T111"},
+            "api_app_id": "A111",
+            "token": "verification_token",
+            "trigger_id": "111.222.valid",
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
+        return self.interactive(payload, **kw)

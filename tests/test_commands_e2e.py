@@ -7,23 +7,7 @@ import time
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
-
-
-def reply(slack: SlackFake, n: int = 1) -> dict:
-    """The n-th message the person got through the response URL (the ack itself is the HTTP response)."""
-    return slack.wait_responses(n, timeout=10)[n - 1]
-
-
-def text_of(message: dict) -> str:
-    parts = [message.get("text") or ""]
-    for block in message.get("blocks") or []:
-        for key in ("text",):
-            if isinstance(block.get(key), dict):
-                parts.append(block[key].get("text", ""))
-        for element in block.get("elements") or []:
-            if isinstance(element, dict):
-                parts.append(element.get("text", ""))
-    return "\n".join(parts)
+from tests.messages import reply, text_of
 
 
 def posts(rootly: RootlyFake, suffix: str) -> list:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class IlertBackend:
     kind = Backend.ILERT
     display_name = "ilert"
+    notes_on_resolved = False  # the resolve message goes in as a comment before resolving instead
 
     def __init__(self, client: IlertClient) -> None:
         self.client = client

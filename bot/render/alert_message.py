@@ -146,9 +146,12 @@ def alert_line(alert: Alert, summary_max: int = LINE_SUMMARY_MAX) -> str:
 
 
 def alert_actions_block(
-    alert: Alert, *, can_declare: bool = True, block_id: str = Block.ALERT_ACTIONS.value
+    alert: Alert, *, can_declare: bool = True, block_id: str = Block.ALERT_ACTIONS.value, menus: bool = True
 ) -> ActionsBlock:
-    """The buttons the alert's state allows, each carrying ``backend:id``; menus for Rootly alerts."""
+    """The buttons the alert's state allows, each carrying ``backend:id``; menus for Rootly alerts.
+
+    Lists leave the menus out (``menus=False``): they are half of a row's size, and the alert's own message has them.
+    """
     value = alert.ref.encode()
     elements: list[BlockElement] = []
     if alert.can_acknowledge:
@@ -162,7 +165,8 @@ def alert_actions_block(
     elements.append(ButtonElement(text="Add note", action_id=Action.ADD_NOTE.value, value=value))
     if can_declare and _live(alert):
         elements.append(ButtonElement(text="Declare incident", action_id=Action.DECLARE_INCIDENT.value, value=value))
-    elements.extend(_rootly_menus(alert))
+    if menus:
+        elements.extend(_rootly_menus(alert))
     return ActionsBlock(block_id=block_id, elements=elements)
 
 

@@ -13,7 +13,15 @@ from bot.services.alert_actions import ActionResult, Verb
 
 Message = dict[str, Any]
 
-_PAST = {Verb.ACKNOWLEDGE: "Acknowledged", Verb.RESOLVE: "Resolved", Verb.NOTE: "Note added to"}
+PAST = {
+    Verb.ACKNOWLEDGE: "Acknowledged",
+    Verb.RESOLVE: "Resolved",
+    Verb.NOTE: "Note added to",
+    Verb.SNOOZE: "Snoozed",
+    Verb.ESCALATE: "Escalated",
+    Verb.NOISE: "Marked as noise",
+    Verb.NOT_NOISE: "Marked as not noise",
+}
 
 
 def _message(text: str, *blocks: Any) -> Message:
@@ -46,14 +54,15 @@ def action_result(result: ActionResult) -> Message:
     who = f"<@{result.actor.slack_user_id}>"
     when = slack_date(result.at)
     if not result.done:
-        head = f"Nothing to do: {link(alert.url, alert.label)} was not {result.verb.value}d. "
-        body = head + state_explanation(result.verb, alert)
+        head = f"Nothing to do: {link(alert.url, alert.label)} was not changed. "
+        reasons = " ".join(escape(w) for w in result.warnings)
+        body = head + (reasons or state_explanation(result.verb, alert))
         return _message(
-            f"{alert.label}: {state_explanation(result.verb, alert)}",
+            f"{alert.label}: {reasons or state_explanation(result.verb, alert)}",
             SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_TEXT_MAX))),
             ContextBlock(elements=[MarkdownTextObject(text=truncate(alert_title(alert), SECTION_TEXT_MAX))]),
         )
-    verb = _PAST[result.verb]
+    verb = PAST[result.verb]
     line = f"✅ {verb} {link(alert.url, alert.label)} by {who} · {when}"
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_MAX))),
@@ -87,31 +96,44 @@ def problem(text: str, *, typed: str | None = None, hint: str | None = None) -> 
     return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}
 
 
-def backend_error(exc: errors.BackendError, *, subject: str, typed: str | None = None) -> Message:
-    """Every backend failure, in words that say what happened and what to do."""
+def failure_text(exc: errors.BackendError, subject: str) -> tuple[str, str | None]:
+    """Every backend failure in words that say what happened and what to do: (text, hint)."""
     name = exc.backend
     if isinstance(exc, errors.NotFound):
-        return problem(
-            f"{exc.message}" if "No alert" in exc.message else f"{name} has no alert {code(subject)}.",
-            typed=typed,
-            hint="Check the id: use the short id, the UUID, or paste the alert's link.",
-        )
+        text = exc.message if "No alert" in exc.message else f"{name} has no alert {code(subject)}."
+        return text, "Check the id: use the short id, the UUID, or paste the alert's link."
     if isinstance(exc, errors.Unauthorized):
-        return problem(
-            f"{name} rejected the bot's API key ({exc.status}). Ask whoever runs the bot to check the token.",
-            typed=typed,
-        )
+        return f"{name} rejected the bot's API key ({exc.status}). Ask whoever runs the bot to check the token.", None
     if isinstance(exc, errors.RateLimited):
         wait = f" Try again in about {int(exc.retry_after or 60)} s." if exc.retry_after else ""
-        return problem(f"{name} is rate limiting the bot right now, so {subject} was not changed.{wait}", typed=typed)
+        return f"{name} is rate limiting the bot right now, so {subject} was not changed.{wait}", None
     if isinstance(exc, errors.Unavailable):
         maybe = " It may have gone through: check before trying again." if exc.ambiguous else ""
-        return problem(f"{name} is not answering ({escape(exc.message)}).{maybe}", typed=typed)
-    if isinstance(exc, errors.Invalid):
-        return problem(f"{name} refused it: {escape(exc.message)}", typed=typed)
-    if isinstance(exc, errors.Conflict):
-        return problem(f"{name} refused it: {escape(exc.message)}", typed=typed)
-    return problem(f"{name} answered with an error: {escape(exc.message)}", typed=typed)
+        return f"{name} is not answering ({escape(exc.message)}).{maybe}", None
+    if isinstance(exc, (errors.Invalid, errors.Conflict, errors.Unsupported)):
+        return f"{name} refused it: {escape(exc.message)}", None
+    return f"{name} answered with an error: {escape(exc.message)}", None
+
+
+def backend_error(exc: errors.BackendError, *, subject: str, typed: str | None = None) -> Message:
+    text, hint = failure_text(exc, subject)
+    return problem(text, typed=typed, hint=hint)
+
+
+def describe_failure(exc: Exception, subject: str = "the alert") -> str:
+    """One sentence for places with room for only one (a modal's error line)."""
+    if isinstance(exc, errors.BackendError):
+        return failure_text(exc, subject)[0]
+    return "Something went wrong on the bot's side; your text is kept below so you can try again."
+
+
+def action_text(result: ActionResult) -> str:
+    """The outcome in a line of mrkdwn, for a modal that reports it."""
+    alert = result.alert
+    if not result.done:
+        return f"{link(alert.url, alert.label)}: {state_explanation(result.verb, alert)}"
+    warn = "".join(f"\n⚠️ {escape(w)}" for w in result.warnings)
+    return f"✅ {PAST[result.verb]} {link(alert.url, alert.label)} · {slack_date(result.at)}{warn}"
 
 
 _SLACK_REFUSALS = {

@@ -14,6 +14,7 @@ URGENCY_SCAN_MAX = 1000
 class RootlyBackend:
     kind = Backend.ROOTLY
     display_name = "Rootly"
+    notes_on_resolved = True
 
     def __init__(self, client: RootlyClient) -> None:
         self.client = client

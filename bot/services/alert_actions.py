@@ -125,7 +125,7 @@ class AlertActions:
         except errors.Conflict:
             return ActionResult(Verb.RESOLVE, backend.get_alert(alert.ref.id), actor, _now(), done=False)
         note = f"Resolved in Slack by {actor.name}" + (f": {text}" if text else "")
-        warnings = self._attribute(backend, updated, actor, note)
+        warnings = self._attribute(backend, updated, actor, note) if backend.notes_on_resolved else ()
         return ActionResult(Verb.RESOLVE, updated, actor, _now(), done=True, warnings=warnings)
 
     def add_note(self, target: Target, slack_user_id: str, text: str, user_name: str | None = None) -> ActionResult:

@@ -15,22 +15,13 @@ from bot.domain import AlertRef
 from bot.render import modals, replies
 from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import OverflowVerb, Stamp, parse_overflow_value
-from bot.services.alert_actions import ActionResult, Verb
+from bot.services.alert_actions import ActionResult
 from bot.slack.ids import Action, Block, Callback
 
 if TYPE_CHECKING:
     from bot.app import Services
 
 log = logging.getLogger(__name__)
-
-_PAST = {
-    Verb.ACKNOWLEDGE: "Acknowledged",
-    Verb.RESOLVE: "Resolved",
-    Verb.SNOOZE: "Snoozed",
-    Verb.ESCALATE: "Escalated",
-    Verb.NOISE: "Marked as noise",
-    Verb.NOT_NOISE: "Marked as not noise",
-}
 
 
 @dataclass(frozen=True)
@@ -192,7 +183,7 @@ def _summary_of(click: Click) -> str:
 
 def finish(services: Services, client: WebClient, click: Click, result: ActionResult, reply: Any) -> None:
     """Re-render every message showing the alert; tell the clicker only what the message itself cannot."""
-    stamp = Stamp(_PAST[result.verb], f"<@{click.user_id}>", result.at) if result.done else None
+    stamp = Stamp(replies.PAST[result.verb], f"<@{click.user_id}>", result.at) if result.done else None
     services.messages.refresh(result.alert, stamp)
     on_tracked = bool(
         click.channel and click.ts and services.messages.is_tracked(click.channel, click.ts, result.alert)
