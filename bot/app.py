@@ -26,6 +26,7 @@ from bot.services.alert_messages import AlertMessages
 from bot.services.feeds import Feeds, RootlyPoller
 from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
+from bot.services.triggers import Triggers
 from bot.slack import actions, commands
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import SlackMessenger
@@ -59,6 +60,7 @@ class Services:
     feeds: Feeds
     poller: RootlyPoller | None
     webhooks: WebhookReceiver
+    triggers: Triggers
 
 
 @dataclass
@@ -150,6 +152,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         feeds=feeds,
         poller=poller,
         webhooks=WebhookReceiver(settings.rootly_webhook_secret, store.first_delivery, on_delivery),
+        triggers=Triggers(registry, people, messages),
     )
     scheduler = make_scheduler()
     if poller is not None and settings.feed_poll_seconds > 0:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from bot import errors
-from bot.domain import Alert, AlertFilters, AlertPage, Backend, Note, Person
+from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
 from bot.refs import ParsedRef
 
 
@@ -31,12 +31,16 @@ class AlertBackend(Protocol):
 
     def find_user(self, email: str) -> Person | None: ...
 
+    def trigger(self, request: TriggerRequest) -> Triggered: ...
+
     # Rootly-only actions; other backends raise errors.Unsupported.
     def set_noise(self, alert_id: str, noise: bool) -> Alert: ...
 
     def snooze(self, alert_id: str, minutes: int) -> Alert: ...
 
     def escalate(self, alert_id: str) -> Alert: ...
+
+    def update(self, alert: Alert, changes: AlertChanges) -> tuple[Alert, list[str]]: ...
 
 
 class UnknownAlert(errors.NotFound):

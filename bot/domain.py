@@ -121,6 +121,45 @@ class Note:
 
 
 @dataclass(frozen=True)
+class AlertChanges:
+    """What a person asked to change on an alert, by name; the backend resolves names to ids."""
+
+    summary: str | None = None
+    urgency: str | None = None
+    services: tuple[str, ...] | None = None  # replaces the alert's services
+    set_labels: tuple[tuple[str, str], ...] = ()
+    remove_labels: tuple[str, ...] = ()
+    noise: bool | None = None
+
+    def __bool__(self) -> bool:
+        return (
+            any((self.summary, self.urgency, self.services is not None, self.set_labels, self.remove_labels))
+            or self.noise is not None
+        )
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """An alert raised by hand. ``key`` groups repeats: the same key twice is one alert, on either backend."""
+
+    summary: str
+    key: str
+    details: str | None = None
+    priority: str | None = None  # "high" | "low"
+    route: str | None = None  # ilert routing key
+    links: tuple[tuple[str, str], ...] = ()  # (href, text)
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """What a backend says after raising: Rootly returns the alert; ilert queues the event (202) under the key."""
+
+    backend: Backend
+    key: str
+    alert: Alert | None = None
+
+
+@dataclass(frozen=True)
 class AlertEvent:
     """One entry of an alert's timeline: what happened (``action``: created, acknowledged, resolved…)."""
 

@@ -13,6 +13,7 @@ from waitress.server import create_server
 from bot.app import BotApp, build_app
 from bot.config import Settings
 from bot.web import make_wsgi
+from tests.fakes.ilert import IlertFake
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SlackSender
@@ -20,6 +21,8 @@ from tests.slack_requests import SlackSender
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-token"
 ROOTLY_TOKEN = "rootly-test-token"
+ILERT_TOKEN = "ilert-test-token-0123456789"
+ILERT_SOURCE_KEY = "il1api-test-source-key"
 
 
 @pytest.fixture
@@ -30,6 +33,21 @@ def rootly() -> Iterator[RootlyFake]:
     finally:
         fake.stop()
     assert fake.violations == [], "requests or responses broke the Rootly contract"
+
+
+@pytest.fixture
+def ilert() -> Iterator[IlertFake]:
+    fake = IlertFake(api_token=ILERT_TOKEN, source_key=ILERT_SOURCE_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert fake.violations == [], "requests or responses broke the ilert contract"
+
+
+def ilert_env(ilert: IlertFake) -> dict[str, str]:
+    """Settings that add ilert beside Rootly (pass ``ROOTLY_API_TOKEN=""`` too for ilert alone)."""
+    return {"ILERT_API_TOKEN": ILERT_TOKEN, "ILERT_API_URL": ilert.api_url, "ILERT_ALERT_SOURCE_KEY": ILERT_SOURCE_KEY}
 
 
 @pytest.fixture

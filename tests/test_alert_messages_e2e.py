@@ -345,3 +345,56 @@ def test_polling_posts_new_alerts_and_follows_changes_made_in_rootly(
     calls = slack.calls("chat.postMessage")
     assert len(calls) == 2 and "After the restart" in text_of(calls[-1]["blocks"])
     assert later["id"] != alert["id"]
+
+
+# --- /rootly update -------------------------------------------------------------------------------------------
+
+
+def test_update_patches_only_what_changed_and_says_so(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+    rootly.add_urgency("Critical", 0)
+    rootly.add_service("Payments", "payments")
+    alert = rootly.add_alert(summary="Card declines", urgency="High", labels={"team": "core", "env": "prod"})
+    bot.sender.slash(
+        f"update {alert['attributes']['short_id']} urgency:critical service:payments label:team=pay "
+        "label:env=prod noise:yes summary:“Card declines at checkout”"
+    )
+    said = text_of(reply(slack))
+    assert "Updated" in said and "urgency High → Critical" in said and "labels team=pay" in said
+    [patch] = [r for r in rootly.requests if r.method == "PATCH"]
+    attrs = patch.json["data"]["attributes"]
+    assert set(attrs) == {"summary", "alert_urgency_id", "service_ids", "labels", "noise"}
+    assert attrs["summary"] == "Card declines at checkout" and attrs["noise"] == "noise"
+    assert {"key": "env", "value": "prod"} in attrs["labels"] and {"key": "team", "value": "pay"} in attrs["labels"]
+    stored = rootly.get_alert(alert["id"])["attributes"]
+    assert stored["alert_urgency"]["name"] == "Critical" and [s["slug"] for s in stored["services"]] == ["payments"]
+
+
+def test_update_with_an_unknown_urgency_lists_the_real_ones(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    alert = rootly.add_alert(summary="x")
+    bot.sender.slash(f"update {alert['id']} urgency:apocalyptic")
+    said = text_of(reply(slack))
+    assert "apocalyptic" in said and "High" in said and "Low" in said
+    assert [r for r in rootly.requests if r.method == "PATCH"] == []
+
+
+def test_update_that_changes_nothing_sends_nothing(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+    alert = rootly.add_alert(summary="x", urgency="High")
+    bot.sender.slash(f"update {alert['id']} urgency:high")
+    assert "Nothing to change" in text_of(reply(slack))
+    assert [r for r in rootly.requests if r.method == "PATCH"] == []
+
+
+def test_update_re_renders_posted_messages(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+    alert, message = feed_message(bot, rootly, slack)
+    bot.sender.slash(f"update {alert['id']} noise:yes")
+    [update] = updates(slack)
+    assert update["ts"] == message["ts"]
+    assert any(
+        o["value"].startswith("not_noise|")
+        for b in update["blocks"]
+        for e in b.get("elements", [])
+        if e.get("type") == "overflow"
+        for o in e["options"]
+    )

@@ -240,10 +240,10 @@ def test_429_past_the_budget_is_rate_limited(fake: IlertFake, client: IlertClien
     fake.event_rate_limit = 2
     client.http.rate_limit_budget = 0
     backend = IlertBackend(client)
-    backend.trigger("one")
-    backend.trigger("two")
+    backend.client.trigger("one")
+    backend.client.trigger("two")
     with pytest.raises(errors.RateLimited) as caught:
-        backend.trigger("three")
+        backend.client.trigger("three")
     assert caught.value.retry_after is not None and caught.value.retry_after > 1
     assert len(fake.alerts) == 2
 
@@ -269,7 +269,7 @@ def test_trigger_retries_5xx_because_its_key_makes_it_idempotent(
 ) -> None:
     fake.script("POST", "/api/events$", "timeout")
     fake.timeout_sleep = 2.5  # past the client's 2 s timeout: ilert got the event, the client does not know
-    key = backend.trigger("Disk full")
+    key = backend.client.trigger("Disk full")
     assert fake.wait_for(lambda: len(fake.events) == 2)
     assert len(fake.alerts) == 1 and next(iter(fake.alerts.values()))["alertKey"] == key
     assert sleeps  # waited before repeating
@@ -287,8 +287,8 @@ def test_comment_is_never_repeated_blindly(fake: IlertFake, backend: IlertBacken
 # trigger and users ---------------------------------------------------------------------------------------------
 def test_trigger_twice_with_the_same_key_is_one_alert(fake: IlertFake, backend: IlertBackend) -> None:
     links = [("https://grafana.example.com/d/1", "Dashboard")]
-    key = backend.trigger("Disk full", details="/var", priority="low", alert_key="srv/mail01", links=links)
-    again = backend.trigger("Disk full (again)", alert_key="SRV/MAIL01 ")
+    key = backend.client.trigger("Disk full", details="/var", priority="low", alert_key="srv/mail01", links=links)
+    again = backend.client.trigger("Disk full (again)", alert_key="SRV/MAIL01 ")
     assert (key, again) == ("srv/mail01", "SRV/MAIL01")
     [alert] = fake.alerts.values()
     assert (alert["summary"], alert["details"], alert["priority"]) == ("Disk full", "/var", "LOW")
@@ -297,23 +297,23 @@ def test_trigger_twice_with_the_same_key_is_one_alert(fake: IlertFake, backend: 
 
 
 def test_trigger_generates_a_key(fake: IlertFake, backend: IlertBackend) -> None:
-    first, second = backend.trigger("a"), backend.trigger("b")
+    first, second = backend.client.trigger("a"), backend.client.trigger("b")
     assert first != second and first.startswith("rootly-chatops-")
     assert {a["alertKey"] for a in fake.alerts.values()} == {first, second}
 
 
 def test_trigger_checks_its_input(fake: IlertFake, backend: IlertBackend) -> None:
     with pytest.raises(errors.Invalid):
-        backend.trigger("  ")
+        backend.client.trigger("  ")
     with pytest.raises(errors.Invalid, match="HIGH or LOW"):
-        backend.trigger("x", priority="urgent")
+        backend.client.trigger("x", priority="urgent")
     assert fake.events == []
 
 
 def test_trigger_without_a_source_key_says_what_is_missing(fake: IlertFake) -> None:
     keyless = IlertBackend(IlertClient.create(fake.api_url, TOKEN, None))
     with pytest.raises(errors.BackendError, match="ILERT_ALERT_SOURCE_KEY"):
-        keyless.trigger("x")
+        keyless.client.trigger("x")
 
 
 def test_find_user_is_case_insensitive(fake: IlertFake, backend: IlertBackend) -> None:

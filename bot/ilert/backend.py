@@ -8,10 +8,9 @@ author's name in the COMMENT's ``creator``, and ``resolve`` carries its message 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from bot import errors
-from bot.domain import Alert, AlertFilters, AlertPage, Backend, Note, Person
+from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
 from bot.ilert.client import IlertClient
 
 log = logging.getLogger(__name__)
@@ -54,20 +53,17 @@ class IlertBackend:
     def find_user(self, email: str) -> Person | None:
         return self.client.find_user_by_email(email)
 
-    def trigger(
-        self,
-        summary: str,
-        *,
-        details: str | None = None,
-        priority: str | None = None,
-        alert_key: str | None = None,
-        routing_key: str | None = None,
-        links: Iterable[tuple[str, str]] = (),
-    ) -> str:
-        """Raise an alert (``ALERT`` event); returns the alertKey, generated when not given, to repeat safely."""
-        return self.client.trigger(
-            summary, details=details, priority=priority, alert_key=alert_key, routing_key=routing_key, links=links
+    def trigger(self, request: TriggerRequest) -> Triggered:
+        """Raise an alert with an ``ALERT`` event (ilert queues it: the alert itself is not known yet)."""
+        key = self.client.trigger(
+            request.summary,
+            details=request.details,
+            priority=request.priority,
+            alert_key=request.key,
+            routing_key=request.route,
+            links=request.links,
         )
+        return Triggered(self.kind, key)
 
     # Rootly-only actions ---------------------------------------------------------------------------------------
     def set_noise(self, alert_id: str, noise: bool) -> Alert:
@@ -78,3 +74,6 @@ class IlertBackend:
 
     def escalate(self, alert_id: str) -> Alert:
         raise errors.Unsupported("escalating ilert alerts is not supported here", backend="ilert")
+
+    def update(self, alert: Alert, changes: AlertChanges) -> tuple[Alert, list[str]]:
+        raise errors.Unsupported("ilert alerts cannot be edited from here: open the alert in ilert", backend="ilert")

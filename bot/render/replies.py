@@ -7,7 +7,7 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot import errors
-from bot.domain import Alert, AlertStatus
+from bot.domain import Alert, AlertStatus, Triggered
 from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, status_emoji, truncate
 from bot.services.alert_actions import ActionResult, Verb
 
@@ -21,6 +21,7 @@ PAST = {
     Verb.ESCALATE: "Escalated",
     Verb.NOISE: "Marked as noise",
     Verb.NOT_NOISE: "Marked as not noise",
+    Verb.UPDATE: "Updated",
 }
 
 
@@ -68,6 +69,9 @@ def action_result(result: ActionResult) -> Message:
         SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_MAX))),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(alert_title(alert), SECTION_TEXT_MAX))]),
     ]
+    if result.changes:
+        changed = "\n".join(f"• {escape(c)}" for c in result.changes)
+        blocks.insert(1, SectionBlock(text=MarkdownTextObject(text=truncate(changed, SECTION_TEXT_MAX))))
     if result.note is not None:
         quoted = "\n".join("> " + escape(row) for row in result.note.details.splitlines()[:20])
         blocks.insert(1, SectionBlock(text=MarkdownTextObject(text=truncate(quoted, SECTION_TEXT_MAX))))
@@ -75,6 +79,24 @@ def action_result(result: ActionResult) -> Message:
         warn = "\n".join(f"⚠️ {escape(w)}" for w in result.warnings)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(warn, SECTION_TEXT_MAX))]))
     return _message(f"{verb} {alert.label}: {alert.summary}", *blocks)
+
+
+def triggered(result: Triggered, posted: bool) -> Message:
+    """After ``/rootly trigger``: where the alert is and how a repeat behaves."""
+    if result.alert is not None:
+        alert = result.alert
+        where = " It is posted below." if posted else ""
+        text = f"🚨 Raised {link(alert.url, alert.label)} in Rootly: {escape(truncate(alert.summary, 300))}.{where}"
+    else:
+        text = (
+            f"🚨 Sent to {result.backend.value}: ilert opens the alert within seconds, and `/rootly alerts` shows it."
+        )
+    context = f"Key {code(result.key)}: raising it again with `--key {result.key}` adds to the same alert."
+    return _message(
+        text,
+        SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_MAX))),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(context, SECTION_TEXT_MAX))]),
+    )
 
 
 def problem(text: str, *, typed: str | None = None, hint: str | None = None) -> Message:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from bot.domain import Alert, AlertFilters, AlertPage, Backend, Note, Person
+from bot import errors
+from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
+from bot.rootly.alert_edit import plan_update
 from bot.rootly.client import RootlyClient
 
 # How many alerts an urgency-filtered list reads at most (10 pages of 100).
@@ -51,3 +53,35 @@ class RootlyBackend:
 
     def escalate(self, alert_id: str) -> Alert:
         return self.client.escalate_alert(alert_id)
+
+    def update(self, alert: Alert, changes: AlertChanges) -> tuple[Alert, list[str]]:
+        """PATCH only what differs; returns the updated alert and what changed, in words."""
+        urgencies = self.client.alert_urgencies() if changes.urgency is not None else []
+        services = None
+        if changes.services is not None:
+            services = []
+            for name in changes.services:
+                found = self.client.find_service(name)
+                if found is None:
+                    raise errors.Invalid(f"Rootly has no service '{name}' (use its slug or name).")
+                services.append(found)
+        attrs, said = plan_update(alert, changes, urgencies=urgencies, services=services)
+        if not attrs:
+            return alert, []
+        return self.client.update_alert(alert.ref.id, attrs), said
+
+    def trigger(self, request: TriggerRequest) -> Triggered:
+        """POST /v1/alerts with the request's key as ``deduplication_key``, so the same key twice is one alert."""
+        attributes: dict[str, object] = {"summary": request.summary, "deduplication_key": request.key}
+        description = request.details or ""
+        if request.links:
+            description += "\n\n" + "\n".join(f"{text}: {href}" for href, text in request.links)
+            attributes["external_url"] = request.links[0][0]
+        if description.strip():
+            attributes["description"] = description.strip()
+        if request.priority:
+            urgencies = self.client.alert_urgencies()
+            if urgencies:  # Rootly orders urgencies most urgent first
+                chosen = urgencies[0] if request.priority == "high" else urgencies[-1]
+                attributes["alert_urgency_id"] = chosen.id
+        return Triggered(self.kind, request.key, self.client.create_alert(attributes))

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import errors
-from bot.domain import Alert, AlertFilters, AlertPage, EventPage, Note, Person
+from bot.domain import Alert, AlertFilters, AlertPage, EventPage, Note, Person, Service, Urgency
 from bot.rootly import mapping
 from bot.rootly.http import MAX_PAGE_SIZE, JsonApiSession
 
@@ -76,6 +76,28 @@ class RootlyClient:
         """PATCH only what changed (the caller computes the difference)."""
         body = {"data": {"type": "alerts", "attributes": attributes}}
         return mapping.alert(self.http.request("PATCH", f"/v1/alerts/{_segment(alert_id)}", body=body)["data"])
+
+    def create_alert(self, attributes: dict[str, Any]) -> Alert:
+        """POST /v1/alerts. Not retried here: the caller's ``deduplication_key`` is what makes a repeat safe."""
+        body = {"data": {"type": "alerts", "attributes": attributes}}
+        return mapping.alert(self.http.request("POST", "/v1/alerts", body=body)["data"])
+
+    def alert_urgencies(self) -> list[Urgency]:
+        """Every urgency, in Rootly's order (few; one page)."""
+        body = self.http.request("GET", "/v1/alert_urgencies", params={"page[size]": MAX_PAGE_SIZE})
+        found = [mapping.urgency(item) for item in body.get("data") or ()]
+        return sorted(found, key=lambda u: (u.position is None, u.position or 0))
+
+    def find_service(self, slug_or_name: str) -> Service | None:
+        """By slug, then by name (case-insensitive), using Rootly's own filters."""
+        wanted = slug_or_name.strip().lower()
+        for key in ("filter[slug]", "filter[name]"):
+            body = self.http.request("GET", "/v1/services", params={key: slug_or_name.strip(), "page[size]": 20})
+            for item in body.get("data") or ():
+                found = mapping.service(item)
+                if wanted in ((found.slug or "").lower(), found.name.lower()):
+                    return found
+        return None
 
     def snooze_alert(self, alert_id: str, minutes: int) -> Alert:
         body = {"data": {"type": "alerts", "attributes": {"delay_minutes": int(minutes)}}}

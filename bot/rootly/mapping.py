@@ -90,3 +90,13 @@ def event(resource: dict[str, Any]) -> AlertEvent:
         action=str(attrs.get("action") or ""),
         created_at=parse_time(attrs.get("created_at")),
     )
+
+
+def urgency(resource: dict[str, Any]) -> Urgency:
+    attrs = resource.get("attributes") or resource
+    return Urgency(id=str(resource.get("id")), name=str(attrs.get("name") or ""), position=attrs.get("position"))
+
+
+def service(resource: dict[str, Any]) -> Service:
+    attrs = resource.get("attributes") or resource
+    return Service(id=str(resource.get("id")), name=str(attrs.get("name") or ""), slug=attrs.get("slug"))

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from bot import errors
 from bot.backends import AlertBackend, Backends
-from bot.domain import Actor, Alert, AlertRef, Note
+from bot.domain import Actor, Alert, AlertChanges, AlertRef, Note
 from bot.refs import ParsedRef
 from bot.services.people import People
 
@@ -25,6 +25,7 @@ class Verb(StrEnum):
     ESCALATE = "escalate"
     NOISE = "noise"
     NOT_NOISE = "not_noise"
+    UPDATE = "update"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ActionResult:
     done: bool  # False when the alert's state made the action unnecessary or impossible
     note: Note | None = None
     warnings: tuple[str, ...] = field(default=())
+    changes: tuple[str, ...] = ()  # for updates: what changed, in words
 
 
 Target = ParsedRef | AlertRef
@@ -120,8 +122,11 @@ class AlertActions:
         if not alert.can_resolve:
             return ActionResult(Verb.RESOLVE, alert, actor, _now(), done=False)
         text = message.strip() if message and message.strip() else None
+        resolution = text or f"Resolved in Slack by {actor.name}"
+        if text and not backend.notes_on_resolved:
+            resolution = f"{text}\n\n— {actor.name} (via Slack)"  # no note after it, so it says who
         try:
-            updated = backend.resolve(alert.ref.id, text or f"Resolved in Slack by {actor.name}")
+            updated = backend.resolve(alert.ref.id, resolution)
         except errors.Conflict:
             return ActionResult(Verb.RESOLVE, backend.get_alert(alert.ref.id), actor, _now(), done=False)
         note = f"Resolved in Slack by {actor.name}" + (f": {text}" if text else "")
@@ -159,6 +164,17 @@ class AlertActions:
         verb = Verb.NOISE if noise else Verb.NOT_NOISE
         text = "Marked as noise" if noise else "Marked as not noise"
         return self._rootly_action(verb, ref, slack_user_id, user_name, lambda b: b.set_noise(ref.id, noise), text)
+
+    def update(
+        self, target: Target, slack_user_id: str, changes: AlertChanges, user_name: str | None = None
+    ) -> ActionResult:
+        backend, alert = self._locate(target)
+        actor = self.people.actor(slack_user_id, backend, user_name)
+        updated, said = backend.update(alert, changes)
+        if not said:
+            return ActionResult(Verb.UPDATE, alert, actor, _now(), done=False, warnings=("Nothing to change.",))
+        warnings = self._attribute(backend, updated, actor, f"Updated in Slack by {actor.name}: {'; '.join(said)}")
+        return ActionResult(Verb.UPDATE, updated, actor, _now(), done=True, warnings=warnings, changes=tuple(said))
 
     def _rootly_action(
         self,

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 
 from bot.config import Settings
-from bot.domain import AlertFilters
+from bot.domain import AlertFilters, TriggerRequest
 from bot.render import feeds as feed_replies
 from bot.render import replies
 from bot.render.alert_list import alert_list_message
 from bot.render.help import help_message
+from bot.services.alert_actions import ActionResult
+from bot.services.triggers import Triggers
 from bot.slack import syntax
 from bot.slack.ids import COMMAND
 
@@ -53,6 +55,32 @@ def register(app: App, services: Services) -> None:
                 ack(**replies.working(f"Looking up alerts ({filters.describe()})…"))
                 channel = command.get("channel_id") or ""
                 services.work.submit(lambda: alert_list(services, filters, here, channel), respond, subject="alerts")
+            case syntax.UpdateAlert(ref=ref, changes=changes):
+                ack(**replies.working(f"Updating `{ref.id}`…"))
+                services.work.submit(
+                    lambda: updated(services, actions.update(ref, user_id, changes, user_name)),
+                    respond,
+                    subject=f"alert {ref.id}",
+                )
+            case syntax.Trigger() as trigger:
+                ack(**replies.working(f"Raising “{trigger.summary[:80]}”…"))
+                request = TriggerRequest(
+                    summary=trigger.summary,
+                    key=trigger.key or Triggers.new_key(),
+                    details=trigger.details,
+                    priority=trigger.priority,
+                    route=trigger.route,
+                )
+                channel = command.get("channel_id") or ""
+                team = command.get("team_id")
+                services.work.submit(
+                    lambda: replies.triggered(
+                        *services.triggers.trigger(request, trigger.backend, user_id, channel, team)
+                    ),
+                    respond,
+                    subject="the new alert",
+                    typed=trigger.summary + (f"\n{trigger.details}" if trigger.details else ""),
+                )
             case syntax.FeedOn(filters=filters):
                 channel = command.get("channel_id") or ""
                 feed = services.feeds.subscribe(channel, filters, user_id)
@@ -99,3 +127,10 @@ def alert_list(services: Services, filters: AlertFilters, here: bool, channel: s
         return message
     services.messages.messenger.post(channel, message)
     return None
+
+
+def updated(services: Services, result: ActionResult) -> dict[str, Any]:
+    """Re-render the alert's messages, then answer with what changed."""
+    if result.done:
+        services.messages.refresh(result.alert)
+    return replies.action_result(result)

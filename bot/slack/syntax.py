@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
-from bot.domain import AlertFilters
+from bot.domain import AlertChanges, AlertFilters, Backend
 from bot.refs import BadReference, ParsedRef, parse_alert_reference
 
 
@@ -48,6 +49,22 @@ class ListAlerts:
 
 
 @dataclass(frozen=True)
+class UpdateAlert:
+    ref: ParsedRef
+    changes: AlertChanges
+
+
+@dataclass(frozen=True)
+class Trigger:
+    summary: str
+    details: str | None = None
+    priority: str | None = None
+    key: str | None = None
+    route: str | None = None
+    backend: Backend | None = None
+
+
+@dataclass(frozen=True)
 class FeedOn:
     filters: AlertFilters
 
@@ -62,7 +79,9 @@ class FeedList:
     pass
 
 
-Command = Help | Acknowledge | Resolve | AddNote | ListAlerts | FeedOn | FeedOff | FeedList | Invalid
+Command = (
+    Help | Acknowledge | Resolve | AddNote | ListAlerts | UpdateAlert | Trigger | FeedOn | FeedOff | FeedList | Invalid
+)
 
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "deferred")
 FILTER_SYNTAX = "`service:<slug>` `urgency:<name>` `source:<name>` `status:<open|triggered|acknowledged|resolved>`"
@@ -108,6 +127,9 @@ USAGE = {
     "note": "/rootly note <alert> <text>",
     "alerts": "/rootly alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
     "feed": "/rootly feed on [filters] | /rootly feed off | /rootly feed list",
+    "update": '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
+    "trigger": "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
+    "[--to rootly|ilert]",
     "help": "/rootly help",
 }
 _ALIASES = {
@@ -118,6 +140,10 @@ _ALIASES = {
     "alerts": "alerts",
     "list": "alerts",
     "feed": "feed",
+    "update": "update",
+    "edit": "update",
+    "trigger": "trigger",
+    "page": "trigger",
     "help": "help",
     "?": "help",
 }
@@ -150,6 +176,10 @@ def parse(text: str) -> Command:
             return Invalid(name, str(exc))
     if name == "feed":
         return _parse_feed(rest.split())
+    if name == "update":
+        return _parse_update(rest)
+    if name == "trigger":
+        return _parse_trigger(rest)
     ref_text, remainder = _split(rest)
     try:
         ref = parse_alert_reference(ref_text)
@@ -178,3 +208,106 @@ def _parse_feed(words: list[str]) -> Command:
         except FilterError as exc:
             return Invalid("feed", str(exc))
     return Invalid("feed", "Say `on` (with optional filters), `off` or `list`.")
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+_YES = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+def _parse_update(rest: str) -> Command:
+    # Slack clients often turn quotes into typographic ones.
+    rest = rest.translate(_QUOTES)
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        return Invalid("update", "A quote is not closed.", typed=rest.strip() or None)
+    if not words:
+        return Invalid("update", "Which alert?")
+    try:
+        ref = parse_alert_reference(words[0])
+    except BadReference as exc:
+        return Invalid("update", str(exc))
+    summary = urgency = None
+    noise: bool | None = None
+    services: list[str] = []
+    set_labels: list[tuple[str, str]] = []
+    remove_labels: list[str] = []
+    for word in words[1:]:
+        key, sep, value = word.partition(":")
+        key = key.lower()
+        if not sep:
+            return Invalid("update", f"`{word[:60]}` is not a change; write it as `key:value`.")
+        if key == "summary" and value.strip():
+            summary = value
+        elif key == "urgency" and value.strip():
+            urgency = value.strip()
+        elif key in ("service", "services"):
+            services.extend(v.strip() for v in value.split(",") if v.strip())
+        elif key == "label" and "=" in value:
+            label_key, _, label_value = value.partition("=")
+            if not label_key.strip():
+                return Invalid("update", "A label needs a key: `label:team=payments`.")
+            if label_value.strip():
+                set_labels.append((label_key.strip(), label_value.strip()))
+            else:
+                remove_labels.append(label_key.strip())
+        elif key == "noise" and value.lower() in _YES:
+            noise = _YES[value.lower()]
+        else:
+            return Invalid("update", f"I can't change `{word[:60]}`.")
+    changes = AlertChanges(
+        summary=summary,
+        urgency=urgency,
+        services=tuple(services) if services else None,
+        set_labels=tuple(set_labels),
+        remove_labels=tuple(remove_labels),
+        noise=noise,
+    )
+    if not changes:
+        return Invalid("update", "Say what to change.")
+    return UpdateAlert(ref, changes)
+
+
+_TRIGGER_FLAGS = ("details", "priority", "key", "route", "to")
+SUMMARY_MAX = 255  # ilert's and Rootly's summaries are short titles; details carry the rest
+
+
+def _parse_trigger(rest: str) -> Command:
+    try:
+        words = shlex.split(rest.translate(_QUOTES))
+    except ValueError:
+        return Invalid("trigger", "A quote is not closed.", typed=rest.strip() or None)
+    parts: dict[str, list[str]] = {"summary": []}
+    current = "summary"
+    for word in words:
+        if word.startswith("--"):
+            flag = word[2:].lower()
+            if flag not in _TRIGGER_FLAGS:
+                return Invalid("trigger", f"`{word[:40]}` is not an option.", typed=rest.strip() or None)
+            current = flag
+            parts.setdefault(flag, [])
+            continue
+        parts[current].append(word)
+    summary = " ".join(parts["summary"]).strip()
+    if not summary:
+        return Invalid("trigger", "Say what is wrong: the summary comes first.", typed=rest.strip() or None)
+    if len(summary) > SUMMARY_MAX:
+        return Invalid(
+            "trigger",
+            f"The summary is {len(summary)} characters; keep it under {SUMMARY_MAX} and put the rest in --details.",
+            typed=rest.strip(),
+        )
+    priority = " ".join(parts.get("priority", [])).lower() or None
+    if priority not in (None, "high", "low"):
+        return Invalid("trigger", "--priority is `high` or `low`.", typed=rest.strip())
+    target = " ".join(parts.get("to", [])).lower() or None
+    if target not in (None, "rootly", "ilert"):
+        return Invalid("trigger", "--to is `rootly` or `ilert`.", typed=rest.strip())
+    return Trigger(
+        summary=summary,
+        details=" ".join(parts.get("details", [])) or None,
+        priority=priority,
+        key=" ".join(parts.get("key", [])) or None,
+        route=" ".join(parts.get("route", [])) or None,
+        backend=Backend(target) if target else None,
+    )
