@@ -231,3 +231,16 @@ def env_example() -> str:
         lines.append(f"{v.name}={'' if v.secret or v.default is None else v.default}")
         lines.append("")
     return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """The configuration reference in the README, generated so it cannot drift (a test compares)."""
+    rows = ["| Variable | Meaning | Default |", "|---|---|---|"]
+    for v in VARIABLES:
+        default = "(secret)" if v.secret else (f"`{v.default}`" if v.default is not None else "")
+        rows.append(f"| `{v.name}` | {v.help} | {default} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m bot.config: print the README table and .env.example
+    print(markdown_table())

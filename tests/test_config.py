@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import VARIABLES, ConfigError, Settings, env_example
+from bot.config import VARIABLES, ConfigError, Settings, env_example, markdown_table
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-secretvalue", "SLACK_SIGNING_SECRET": "sig-secret-1", "ROOTLY_API_TOKEN": "rootly-1"}
@@ -65,3 +65,8 @@ def test_env_example_lists_every_variable_and_no_values_for_secrets() -> None:
         assert f"\n{v.name}=" in text
         if v.secret:
             assert f"\n{v.name}=\n" in text
+
+
+def test_readme_configuration_table_is_generated_from_the_code() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert markdown_table() in readme, "regenerate the README table: python -m bot.config"
