@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from bench.bare_app import bare_wsgi, build_bare_app, cli_threads
+from bench.bare_app import Wsgi, bare_wsgi, build_bare_app, cli_threads
 from bench.fakes_process import BOT_TOKEN, ROOTLY_TOKEN, FakeConfig, Fakes, start_fakes
 from bot.config import VARIABLES
 from tests.slack_requests import SLASH_COMMAND, sign
@@ -362,14 +362,16 @@ class SubprocessServer:
 
 
 class InProcessServer:
-    """A WSGI app served by waitress on a thread of this process; its log records go to a file while it runs."""
+    """A WSGI app served by waitress on a thread of this process; its log records go to a file while it runs.
 
-    def __init__(self, name: str, wsgi: Any, workdir: Path, on_close: Callable[[], None] = lambda: None) -> None:
+    ``build`` returns the WSGI app and what closes it; it runs after the log file is attached, so warnings Bolt logs
+    at construction land there too.
+    """
+
+    def __init__(self, name: str, build: Callable[[], tuple[Wsgi, Callable[[], None]]], workdir: Path) -> None:
         from waitress.server import create_server
 
         self.name = name
-        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=cli_threads(), ident=name)
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self.log_path = workdir / f"{name}-inprocess.log"
         self.stopped = "in-process: n/a"
         self._handler = logging.FileHandler(self.log_path)
@@ -378,7 +380,9 @@ class InProcessServer:
         self._level = root.level
         root.addHandler(self._handler)
         root.setLevel(logging.INFO)  # as LOG_LEVEL=INFO does for `rootly-bot run`
-        self._on_close = on_close
+        wsgi, self._on_close = build()
+        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=cli_threads(), ident=name)
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self._thread = threading.Thread(target=self.server.run, daemon=True)
         self._thread.start()
 
@@ -393,9 +397,11 @@ class InProcessServer:
         return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
+        started = time.perf_counter()
         self.server.close()
         self._thread.join(5)
         self._on_close()
+        self.stopped = f"in-process: closed in {time.perf_counter() - started:.1f} s"
         root = logging.getLogger()
         root.removeHandler(self._handler)
         root.setLevel(self._level)
@@ -421,18 +427,32 @@ def rootly_bot_cmd() -> list[str]:
 
 
 def start_server(app: str, mode: str, fakes: Fakes, workdir: Path) -> Server:
+    """``app`` ("bot" or "bare") served by waitress, as a process or on a thread of this one."""
     env = bot_env(fakes, workdir)
     if mode == "subprocess":
         cmd = rootly_bot_cmd() if app == "bot" else [sys.executable, "-m", "bench.bare_app"]
         return SubprocessServer(app, cmd, env, workdir, boot_timeout=60)
-    if app == "bot":
+
+    def build_bot() -> tuple[Wsgi, Callable[[], None]]:
         from bot.app import build_app
         from bot.config import Settings
         from bot.web import make_wsgi
 
         bot = build_app(Settings.from_env(env | {"DATABASE_URL": f"sqlite:///{workdir / 'inproc.db'}"}))
-        return InProcessServer(app, make_wsgi(bot), workdir, bot.close)
-    return InProcessServer(app, bare_wsgi(build_bare_app(BOT_TOKEN, SIGNING_SECRET, fakes.slack_api_url)), workdir)
+        start_background = getattr(bot, "start_background", None)
+        if start_background is not None:
+            start_background()  # scheduled jobs (feed polling), as `rootly-bot run` starts them
+
+        def close() -> None:
+            bot.close()  # cancels queued work; the jobs already running fail fast on the closed Rootly session
+            bot.services.work.shutdown(wait=True)  # so wait for them: none outlives this phase
+
+        return make_wsgi(bot), close
+
+    def build_bare() -> tuple[Wsgi, Callable[[], None]]:
+        return bare_wsgi(build_bare_app(BOT_TOKEN, SIGNING_SECRET, fakes.slack_api_url)), lambda: None
+
+    return InProcessServer(app, build_bot if app == "bot" else build_bare, workdir)
 
 
 # one app under load ---------------------------------------------------------------------------------------------
@@ -617,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ack-bench-")))
         if not args.no_load:
-            # The bare app first: in-process, the bot's running jobs outlive its server (≤ WORKER_THREADS of them).
+            # The bare app first, so the bot's background work cannot overlap the baseline's measurement.
             apps = ("bare", "bot") if args.apps == "both" else (args.apps,)
             for mode in ("subprocess", "in-process") if args.mode == "both" else (args.mode,):
                 conns = "kept alive per sender thread" if args.keep_alive else "one per request, Connection: close"

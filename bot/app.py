@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.backends import AlertBackend, Backends
 from bot.config import Settings
+from bot.digest_jobs import DigestJobs
 from bot.ilert.backend import IlertBackend
 from bot.ilert.client import IlertClient
 from bot.rootly.backend import RootlyBackend
@@ -23,16 +24,26 @@ from bot.rootly.client import RootlyClient
 from bot.scheduler import add_interval_job, make_scheduler
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
+from bot.services.digests import Digests, DigestSettings
 from bot.services.feeds import Feeds, RootlyPoller
+from bot.services.incident_pickers import PickerSource
+from bot.services.incidents import IncidentDeclarations
 from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
+from bot.services.reliable import OutboxDelivery, ReliableActions
 from bot.services.triggers import Triggers
-from bot.slack import actions, commands
+from bot.slack import actions, commands, incidents
+from bot.slack.conversations import SlackConversations
+from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import SlackMessenger
+from bot.slack.notifier import OutboxNotifier
 from bot.slack.work import WorkPool
 from bot.store import Database
 from bot.store.alerts import AlertStore
+from bot.store.declarations import DeclarationStore
+from bot.store.digests import DigestStore
+from bot.store.outbox import OutboxStore
 from bot.webhooks import Delivery, WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -61,6 +72,10 @@ class Services:
     poller: RootlyPoller | None
     webhooks: WebhookReceiver
     triggers: Triggers
+    digests: Digests
+    incidents: IncidentDeclarations | None  # None without Rootly: incidents are Rootly's
+    reliable: ReliableActions
+    outbox: OutboxDelivery
 
 
 @dataclass
@@ -132,9 +147,22 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     registry = Backends(backends)
     work = WorkPool(settings.worker_threads)
     store = AlertStore(database)
-    messages = AlertMessages(store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=False)
+    messages = AlertMessages(
+        store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=rootly is not None
+    )
     feeds = Feeds(store, registry, messages)
     poller = RootlyPoller(rootly, feeds, store) if rootly is not None else None
+    declarations = None
+    if rootly is not None:
+        pickers = PickerSource(rootly)
+        closers.append(pickers.close)
+        conversations = SlackConversations(client)
+        declarations = IncidentDeclarations(
+            rootly, DeclarationStore(database), pickers, conversations, people, registry
+        )
+
+    alert_actions = AlertActions(registry, people, attribution_notes=settings.attribution_notes, claim=store.claim)
+    outbox_store = OutboxStore(database)
 
     def on_delivery(delivery: Delivery) -> None:
         if delivery.alert_id:
@@ -144,7 +172,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         settings=settings,
         backends=registry,
         people=people,
-        actions=AlertActions(registry, people, attribution_notes=settings.attribution_notes, claim=store.claim),
+        actions=alert_actions,
         work=work,
         store=store,
         messages=messages,
@@ -153,8 +181,26 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         poller=poller,
         webhooks=WebhookReceiver(settings.rootly_webhook_secret, store.first_delivery, on_delivery),
         triggers=Triggers(registry, people, messages),
+        digests=Digests(
+            DigestStore(database),
+            OpenAlerts(registry),
+            SlackDigestPoster(client),
+            DigestSettings(
+                default_timezone=settings.default_timezone,
+                min_interval=settings.digest_min_interval_seconds,
+                claim_seconds=settings.digest_claim_seconds,
+                more_url=f"{settings.rootly_app_url}/account/alerts",
+                backend_label=len(backends) > 1,
+                can_declare=messages.can_declare,
+            ),
+        ),
+        incidents=declarations,
+        reliable=ReliableActions(alert_actions, outbox_store),
+        outbox=OutboxDelivery(outbox_store, alert_actions, registry, OutboxNotifier(client)),
     )
     scheduler = make_scheduler()
+    DigestJobs(scheduler, services.digests, resync_seconds=settings.digest_resync_seconds).install()
+    add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
     bolt = App(
@@ -171,6 +217,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     )
     commands.register(bolt, services)
     actions.register(bolt, services)
+    incidents.register(bolt, services)
 
     @bolt.error
     def on_error(error: Exception) -> None:

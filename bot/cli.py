@@ -1,4 +1,5 @@
-"""``rootly-bot run | check``: start the bot, or say in plain words whether its configuration works."""
+"""``rootly-bot run | check | digest``: start the bot, say in plain words whether its configuration works, or
+print or post one digest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from bot import errors, logs
+from bot import digest_cli, errors, logs
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger("bot")
@@ -160,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the bot (the default)")
     sub.add_parser("check", help="check the configuration and every connection, then exit")
+    digest_cli.add_parser(sub)
     args = parser.parse_args(argv)
     out = sys.stdout
     settings = _settings(out if args.command == "check" else sys.stderr)
@@ -168,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format, settings.secrets())
     if args.command == "check":
         return check(settings, out)
+    if args.command == "digest":
+        return digest_cli.digest(settings, args, out, sys.stderr)
     return run(settings)
 
 

@@ -56,8 +56,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.", "INFO"),
     Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
     Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
+    Variable("DIGEST_RESYNC_SECONDS", "How often each replica re-reads digest subscriptions and expired claims.", "30"),
+    Variable("DIGEST_CLAIM_SECONDS", "How long a replica's claim on a digest lasts before another may post it.", "120"),
+    Variable("DIGEST_MIN_INTERVAL_SECONDS", "Shortest `every` digest interval; lower it only in tests.", "60"),
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
+    Variable("OUTBOX_SECONDS", "How often queued notes and actions are retried while Rootly or ilert is down.", "5"),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
     Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
@@ -88,8 +92,12 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "UTC"
+    digest_resync_seconds: float = 30.0
+    digest_claim_seconds: float = 120.0
+    digest_min_interval_seconds: float = 60.0
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0
+    outbox_seconds: float = 5.0
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0
@@ -175,6 +183,10 @@ def _parse(env: Mapping[str, str]) -> Settings:
     timeout = number("ROOTLY_TIMEOUT", float, 0.1, 300)
     budget = number("RATE_LIMIT_BUDGET", float, 0, 3600)
     poll = number("FEED_POLL_SECONDS", float, 0, 86400)
+    digest_resync = number("DIGEST_RESYNC_SECONDS", float, 0.2, 3600)
+    digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
+    digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
+    outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
     if 0 < poll < 5:
         problems.append("FEED_POLL_SECONDS must be 0 (off) or at least 5.")
     level = (raw["LOG_LEVEL"] or "").upper()
@@ -211,8 +223,12 @@ def _parse(env: Mapping[str, str]) -> Settings:
         log_level=level,
         log_format=log_format,
         default_timezone=tz,
+        digest_resync_seconds=digest_resync,
+        digest_claim_seconds=digest_claim,
+        digest_min_interval_seconds=digest_min_interval,
         attribution_notes=notes in _TRUE,
         feed_poll_seconds=poll,
+        outbox_seconds=outbox_every,
         worker_threads=workers,
         rootly_timeout=timeout,
         rate_limit_budget=budget,

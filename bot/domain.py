@@ -242,3 +242,68 @@ class FeedSubscription:
     channel: str
     filters: AlertFilters
     created_by: str
+
+
+class CatalogKind(StrEnum):
+    """Rootly's lists an incident is classified with; the value is the list's URL segment (``/v1/<value>``)."""
+
+    SEVERITIES = "severities"
+    INCIDENT_TYPES = "incident_types"
+    SERVICES = "services"
+    TEAMS = "teams"
+    ENVIRONMENTS = "environments"
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """One severity, incident type, service, team or environment: what a picker offers (by id, shown by name)."""
+
+    id: str
+    name: str
+    slug: str | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    """The first items of a list and Rootly's count of all of them (``None`` when Rootly did not say)."""
+
+    items: tuple[CatalogItem, ...]
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    title: str
+    sequential_id: int | None = None
+    url: str | None = None
+    status: str | None = None
+    severity: str | None = None  # the severity's name
+    private: bool = False
+    slack_channel_id: str | None = None
+    slack_channel_url: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    created_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """How people name it: ``INC-123``, or its id before Rootly numbered it."""
+        return f"INC-{self.sequential_id}" if self.sequential_id is not None else self.id
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """What a person asked Rootly to create; empty values are left out of the request."""
+
+    title: str
+    summary: str | None = None
+    severity_id: str | None = None
+    incident_type_ids: tuple[str, ...] = ()
+    service_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    environment_ids: tuple[str, ...] = ()
+    private: bool = False
+    parent_incident_id: str | None = None
+    alert_ids: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()

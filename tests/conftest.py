@@ -16,6 +16,7 @@ from bot.web import make_wsgi
 from tests.fakes.ilert import IlertFake
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
+from tests.postgres import database_url, postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret-0123456789"

@@ -13,6 +13,7 @@ import requests
 from bot.slack.ids import Action, Block, Callback
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
+from tests.fakes.server import Reply
 from tests.fakes.slack import SlackFake
 from tests.messages import action_ids, reply, text_of
 
@@ -307,13 +308,29 @@ def test_a_note_rootly_refuses_comes_back_in_the_modal(bot: RunningBot, rootly: 
     alert, message = feed_message(bot, rootly, slack)
     bot.sender.click(Action.ADD_NOTE, f"rootly:{alert['id']}", message=message)
     slack.wait_calls("views.open")
-    rootly.script("POST", r"/events$", RootlyFake.unavailable(503))
+    rootly.script("POST", r"/events$", Reply(422, {"errors": [{"title": "Details is invalid", "status": "422"}]}))
     view = slack.views[next(iter(slack.views))]
     bot.sender.submit_view(view, note_values("the words I typed"))
     [failed] = slack.wait_calls("views.update")
     inputs = [b for b in failed["view"]["blocks"] if b.get("type") == "input"]
     assert inputs[0]["element"]["initial_value"] == "the words I typed"
-    assert "not answering" in text_of(failed["view"])
+    assert "Details is invalid" in text_of(failed["view"])
+
+
+def test_a_note_during_an_outage_is_queued_and_lands_once(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    alert, message = feed_message(bot, rootly, slack)
+    bot.sender.click(Action.ADD_NOTE, f"rootly:{alert['id']}", message=message)
+    slack.wait_calls("views.open")
+    rootly.script("GET", rf"/v1/alerts/{alert['id']}$", *[RootlyFake.unavailable(503)] * 3)
+    view = slack.views[next(iter(slack.views))]
+    bot.sender.submit_view(view, note_values("the words I typed"))
+    [queued] = slack.wait_calls("views.update")
+    assert "queued" in text_of(queued["view"])
+    assert bot.app.services.outbox.deliver_due() == 1
+    assert [d for d, _ in rootly.notes(alert["id"])] == ["the words I typed\n\n— Alice Example (via Slack)"]
+    assert bot.app.services.outbox.deliver_due() == 0
 
 
 def test_an_empty_note_keeps_the_modal_open(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:

@@ -184,22 +184,32 @@ def test_rate_limit_within_budget_is_waited_out(bot: RunningBot, rootly: RootlyF
     assert len(posts(rootly, "/acknowledge")) == 2
 
 
-def test_rate_limit_past_budget_is_explained(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+def test_rate_limit_past_budget_is_queued_and_delivered_later(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
     alert = rootly.add_alert(summary="CPU", status="triggered")
     rootly.script("POST", r"/acknowledge$", RootlyFake.rate_limited(reset_in=120))
     bot.sender.slash(f"ack {alert['id']}")
     said = text_of(reply(slack))
-    assert "rate limiting" in said and "Try again in about" in said
+    assert "rate limiting" in said and "queued" in said
     assert rootly.get_alert(alert["id"])["attributes"]["status"] == "triggered"
+    assert bot.app.services.outbox.deliver_due() == 1
+    assert rootly.get_alert(alert["id"])["attributes"]["status"] == "acknowledged"
+    assert "From the outbox: Acknowledged" in text_of(reply(slack, 2))
 
 
-def test_rootly_outage_is_explained(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+def test_rootly_outage_queues_the_resolution_and_keeps_the_text(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
     alert = rootly.add_alert(summary="CPU", status="triggered")
     rootly.script("POST", r"/resolve$", RootlyFake.unavailable(503))
     bot.sender.slash(f"resolve {alert['id']} fixed by restart")
     message = reply(slack)
-    assert "not answering" in text_of(message)
+    assert "queued" in text_of(message)
     assert "fixed by restart" in message["text"]  # the message typed is handed back
+    assert bot.app.services.outbox.deliver_due() == 1
+    body = [r for r in rootly.requests if r.path.endswith("/resolve")][-1].json
+    assert body["data"]["attributes"]["resolution_message"] == "fixed by restart"
 
 
 def test_get_retries_a_transient_5xx(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
@@ -209,15 +219,19 @@ def test_get_retries_a_transient_5xx(bot: RunningBot, rootly: RootlyFake, slack:
     assert "Acknowledged" in text_of(reply(slack))
 
 
-def test_timeout_after_sending_says_it_may_have_landed(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]
+def test_a_note_that_timed_out_after_sending_lands_once(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]
     alert = rootly.add_alert(summary="CPU", status="triggered")
-    rootly.timeout_sleep = 2.0
+    rootly.timeout_sleep = 1.0
     rootly.script("POST", r"/events$", "timeout")
     with make_bot(ROOTLY_TIMEOUT="0.5") as bot:
         bot.sender.slash(f"note {alert['id']} important words")
         message = reply(slack)
-    assert "may have gone through" in text_of(message) and "important words" in message["text"]
-    assert len(posts(rootly, "/events")) == 1  # a POST is never blindly repeated
+        assert "did not confirm" in text_of(message) and "important words" in message["text"]
+        time.sleep(1.0)  # Rootly applied the note after the bot gave up waiting
+        assert bot.app.services.outbox.deliver_due() == 1
+        assert "already on the alert" in text_of(reply(slack, 2))
+    assert len(posts(rootly, "/events")) == 1  # checked, not sent again
+    assert len([d for d, _ in rootly.notes(alert["id"]) if d.startswith("important words")]) == 1
 
 
 def test_rejected_rootly_token(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]

@@ -50,6 +50,9 @@ class IlertBackend:
         note = self.client.add_comment(alert_id, text, author.name if author else None)
         return Note(note.id, note.alert_id, note.details, author.id if author else None, note.created_at)
 
+    def notes(self, alert_id: str) -> list[Note]:
+        return self.client.alert_comments(alert_id)
+
     def find_user(self, email: str) -> Person | None:
         return self.client.find_user_by_email(email)
 

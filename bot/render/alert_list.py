@@ -84,6 +84,12 @@ def _assemble(head: Blocks, rows: list[Blocks], footer: Blocks) -> Blocks:
     return [*blocks, *footer]
 
 
+def alert_row(alert: Alert, *, backend_label: bool = False, can_declare: bool = True) -> Blocks:
+    """One alert as a list row (line + buttons), for other messages (digests) whose clicks should re-render it as
+    lists do: ``replace_alert_row`` finds it by its block ids."""
+    return _row(alert, backend_label=backend_label, can_declare=can_declare)
+
+
 def _row(alert: Alert, *, backend_label: bool, can_declare: bool, stamp: Stamp | None = None) -> Blocks:
     """A compact section and the alert's buttons; block ids carry the alert so one row can be re-rendered alone."""
     details = [services_text(alert, _ROW_SERVICES_MAX)] if alert.services else []

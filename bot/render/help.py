@@ -20,6 +20,18 @@ _COMMANDS = (
         "Add a note to the alert's timeline, authored by your Rootly user.",
         "/rootly note t8rgnt disk filled by debug logs, cleaning up",
     ),
+    (
+        '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [filters]'
+        " [empty:skip|note]",
+        "Post a digest of open alerts to this channel on a schedule (`list`, `off [id]`, `now [filters]` too).",
+        "/rootly digest weekdays 09:00 Europe/Berlin service:payments",
+    ),
+    (
+        "/rootly incident [title]",
+        "Declare a Rootly incident: a form prefilled with the title. Also: the message shortcut "
+        '"Declare incident" on any message, and the button on an alert.',
+        "/rootly incident Checkout is failing for EU customers",
+    ),
     ("/rootly help", "This message.", "/rootly help"),
 )
 ALERT_FORMS = (

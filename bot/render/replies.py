@@ -10,6 +10,7 @@ from bot import errors
 from bot.domain import Alert, AlertStatus, Triggered
 from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, status_emoji, truncate
 from bot.services.alert_actions import ActionResult, Verb
+from bot.services.reliable import Queued
 
 Message = dict[str, Any]
 
@@ -97,6 +98,48 @@ def triggered(result: Triggered, posted: bool) -> Message:
         SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_MAX))),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(context, SECTION_TEXT_MAX))]),
     )
+
+
+_QUEUED = {
+    Verb.NOTE: "your note is queued: it will be added",
+    Verb.ACKNOWLEDGE: "the acknowledgement is queued: it will be sent",
+    Verb.RESOLVE: "the resolution is queued: it will be sent",
+}
+
+
+def queued(q: Queued) -> Message:
+    """Told only after the item is safely in the outbox."""
+    backend = escape(q.backend)
+    reason = escape(truncate(q.reason, 300))
+    if q.ambiguous:
+        text = (
+            f"⏳ {backend} did not confirm ({reason}), so {_QUEUED[q.verb]} once the bot has checked it did not land "
+            f"already. You will be told here when it is done."
+        )
+    else:
+        text = f"⏳ {reason}: {_QUEUED[q.verb]} when it is reachable again. You will be told here when it is done."
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_MAX)))]
+    context = f"Alert {code(q.target)} · outbox item {q.item_id}"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
+    fallback = text + (f"\n\nYour text:\n{q.typed}" if q.typed else "")
+    return {"text": truncate(fallback, FALLBACK_TEXT_MAX), "blocks": [b.to_dict() for b in blocks]}
+
+
+def outcome(result: ActionResult | Queued) -> Message:
+    return queued(result) if isinstance(result, Queued) else action_result(result)
+
+
+def outbox_outcome(payload: dict[str, Any], result: ActionResult | None, error: str | None) -> Message:
+    """What the person hears when a queued action finally lands, or is given up on (with their text back)."""
+    typed = payload.get("text") or payload.get("message")
+    if error is not None:
+        return problem(f"A queued action could not be completed: {escape(error)}", typed=typed)
+    if result is None:  # an unconfirmed earlier attempt had landed after all
+        text = "✅ Your queued note was already on the alert; it was not added twice."
+        return _message(text, SectionBlock(text=MarkdownTextObject(text=text)))
+    message = action_result(result)
+    message["text"] = "From the outbox: " + message["text"]
+    return message
 
 
 def problem(text: str, *, typed: str | None = None, hint: str | None = None) -> Message:

@@ -42,6 +42,9 @@ class RootlyBackend:
     def add_note(self, alert_id: str, text: str, author: Person | None) -> Note:
         return self.client.add_alert_note(alert_id, text, author.id if author else None)
 
+    def notes(self, alert_id: str) -> list[Note]:
+        return self.client.alert_notes(alert_id)
+
     def find_user(self, email: str) -> Person | None:
         return self.client.find_user_by_email(email)
 

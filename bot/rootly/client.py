@@ -8,14 +8,33 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import errors
-from bot.domain import Alert, AlertFilters, AlertPage, EventPage, Note, Person, Service, Urgency
-from bot.rootly import mapping
+from bot.domain import (
+    Alert,
+    AlertFilters,
+    AlertPage,
+    CatalogItem,
+    CatalogKind,
+    CatalogPage,
+    EventPage,
+    Incident,
+    NewIncident,
+    Note,
+    Person,
+    Service,
+    Urgency,
+)
+from bot.rootly import incident_mapping, mapping
 from bot.rootly.http import MAX_PAGE_SIZE, JsonApiSession
 
 # Rootly accepts long notes, but Slack shows at most ~3,000 characters in a section and people read less;
 # the bound keeps every note readable in both places and is checked before anything is sent.
 NOTE_MAX_CHARS = 10_000
 FEED_PAGE_SIZE = 50  # /v1/alert_events allows at most 50 a page
+# Rootly documents no title limit; 255 is the bound of a Rails string column, so a longer title is refused here,
+# before anything is sent, instead of by Rootly.
+INCIDENT_TITLE_MAX = 255
+# Lists whose ``GET`` offers ``filter[search]`` (the contract's incident types list has only exact name/slug filters).
+SEARCHABLE_CATALOGS = frozenset(set(CatalogKind) - {CatalogKind.INCIDENT_TYPES})
 
 
 class RootlyClient:
@@ -142,6 +161,75 @@ class RootlyClient:
             notes.extend(mapping.note(item) for item in body.get("data") or ())
         return notes
 
+    # incidents ---------------------------------------------------------------------------------------------
+    def create_incident(self, new: NewIncident) -> Incident:
+        """``POST /v1/incidents``, exactly once: Rootly has no idempotency key, so nothing here repeats it. A timeout
+        or dropped connection raises ``errors.Unavailable(ambiguous=True)``; the caller looks the incident up
+        (:meth:`list_incidents` by label) before it offers to try again.
+        """
+        title = new.title.strip()
+        if not title:
+            raise errors.Invalid("an incident needs a title", fields={"title": "empty"})
+        if len(title) > INCIDENT_TITLE_MAX:
+            raise errors.Invalid(
+                f"Title is too long (at most {INCIDENT_TITLE_MAX} characters, this one has {len(title)})",
+                fields={"title": "too long"},
+            )
+        attributes = incident_mapping.new_incident_attributes(new)
+        body = {"data": {"type": "incidents", "attributes": attributes | {"title": title}}}
+        return incident_mapping.incident(self.http.request("POST", "/v1/incidents", body=body)["data"])
+
+    def list_incidents(
+        self,
+        *,
+        search: str | None = None,
+        statuses: tuple[str, ...] = (),
+        label: tuple[str, str] | None = None,
+        created_since: datetime | None = None,
+        limit: int = 20,
+    ) -> list[Incident]:
+        """Newest first, one page (at most 100); ``label`` is ``(key, value)``: ``filter[labels]=key:value``."""
+        params: dict[str, str | int | None] = {
+            "filter[search]": search,
+            "filter[status]": ",".join(statuses),
+            "filter[labels]": f"{label[0]}:{label[1]}" if label else None,
+            "filter[created_at][gte]": _iso(created_since) if created_since else None,
+            "sort": "-created_at",
+            "page[size]": max(1, min(limit, MAX_PAGE_SIZE)),
+        }
+        body = self.http.request("GET", "/v1/incidents", params=params)
+        return [incident_mapping.incident(item) for item in body.get("data") or ()]
+
+    def add_incident_event(self, incident_id: str, text: str, *, visibility: str = "internal") -> None:
+        """One entry on the incident's timeline. Like any POST it is not repeated on an ambiguous failure."""
+        body = {"data": {"type": "incident_events", "attributes": {"event": text, "visibility": visibility}}}
+        self.http.request("POST", f"/v1/incidents/{_segment(incident_id)}/events", body=body)
+
+    def catalog(self, kind: CatalogKind, *, size: int = MAX_PAGE_SIZE) -> CatalogPage:
+        """The first page of a list, ordered by Rootly's ``position`` where it has one, and Rootly's total count."""
+        body = self.http.request("GET", f"/v1/{kind.value}", params={"page[number]": 1, "page[size]": size})
+        total = (body.get("meta") or {}).get("total_count")
+        items = _by_position([incident_mapping.catalog_item(item) for item in body.get("data") or ()])
+        return CatalogPage(tuple(items), total if isinstance(total, int) else None)
+
+    def search_catalog(
+        self, kind: CatalogKind, text: str, *, limit: int = MAX_PAGE_SIZE, max_pages: int = 10
+    ) -> list[CatalogItem]:
+        """Items whose name matches ``text``: Rootly's ``filter[search]`` where the list has it; otherwise the first
+        ``max_pages`` pages are read and matched here (incident types: few, and no search filter in the API).
+        """
+        wanted = text.strip()
+        if kind in SEARCHABLE_CATALOGS:
+            params = {"filter[search]": wanted, "page[number]": 1, "page[size]": max(1, min(limit, MAX_PAGE_SIZE))}
+            body = self.http.request("GET", f"/v1/{kind.value}", params=params)
+            return _by_position([incident_mapping.catalog_item(item) for item in body.get("data") or ()])[:limit]
+        found: list[CatalogItem] = []
+        for body in self.http.pages(f"/v1/{kind.value}", max_pages=max_pages):
+            for item in (incident_mapping.catalog_item(x) for x in body.get("data") or ()):
+                if wanted.lower() in item.name.lower() or wanted.lower() in (item.slug or "").lower():
+                    found.append(item)
+        return _by_position(found)[:limit]
+
 
 def _segment(value: str) -> str:
     """A path segment: references are validated before they get here, but never let one change the path."""
@@ -156,3 +244,12 @@ def _filter_params(filters: AlertFilters) -> dict[str, str]:
         "filter[source]": ",".join(filters.sources),
         "filter[labels]": ",".join(filters.labels),
     }
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _by_position(items: list[CatalogItem]) -> list[CatalogItem]:
+    """Rootly's own order (``position``); items without one keep the API's order, after the others."""
+    return sorted(items, key=lambda item: (item.position is None, item.position or 0))

@@ -16,6 +16,7 @@ from bot.render import modals, replies
 from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import OverflowVerb, Stamp, parse_overflow_value
 from bot.services.alert_actions import ActionResult
+from bot.services.reliable import Origin, Queued
 from bot.slack.ids import Action, Block, Callback
 
 if TYPE_CHECKING:
@@ -36,6 +37,11 @@ class Click:
     ephemeral: bool
     blocks: list[dict[str, Any]] | None
     trigger_id: str | None
+    response_url: str | None = None
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.user_id, self.user_name, self.channel, self.response_url)
 
     @classmethod
     def parse(cls, body: dict[str, Any], value: str) -> Click:
@@ -52,6 +58,7 @@ class Click:
             ephemeral=bool(container.get("is_ephemeral")),
             blocks=message.get("blocks") if isinstance(message.get("blocks"), list) else None,
             trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"),
         )
 
 
@@ -72,7 +79,7 @@ def register(app: App, services: Services) -> None:
         ack()
         click = _click(body, action.get("value"), respond)
         if click:
-            run(click, respond, client, lambda: services.actions.acknowledge(click.ref, click.user_id, click.user_name))
+            run(click, respond, client, lambda: services.reliable.acknowledge(click.ref, click.origin))
 
     @app.action(Action.RESOLVE)
     def resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -83,7 +90,7 @@ def register(app: App, services: Services) -> None:
                 click,
                 respond,
                 client,
-                lambda: services.actions.resolve(click.ref, click.user_id, None, click.user_name),
+                lambda: services.reliable.resolve(click.ref, click.origin),
             )
 
     @app.action(Action.SNOOZE)
@@ -138,14 +145,18 @@ def register(app: App, services: Services) -> None:
         if not note:
             ack(response_action="errors", errors={Block.NOTE_INPUT: "Write something first."})
             return
-        # Keep the modal open on a progress view and fill it with the outcome, so a failure hands the text back.
-        ack(response_action="update", view=modals.progress_modal("Add note", "Adding your note…"))
         user = body.get("user") or {}
         view_id = view.get("id")
+        if services.store.claim(f"note-view:{view_id}", user.get("id") or "?", 3600) is not None:
+            ack()  # the same submission again (a resend): the first one is being handled
+            return
+        # Keep the modal open on a progress view and fill it with the outcome, so a failure hands the text back.
+        ack(response_action="update", view=modals.progress_modal("Add note", "Adding your note…"))
+        origin = Origin(user.get("id") or "", user.get("name"), meta.get("channel"), None)
 
         def job() -> None:
             try:
-                result = services.actions.add_note(ref, user.get("id") or "", note, user.get("name"))
+                result = services.reliable.add_note(ref, origin, note)
             except Exception as exc:
                 failed = modals.note_modal(
                     "Your note was not added.",
@@ -155,7 +166,11 @@ def register(app: App, services: Services) -> None:
                 )
                 client.views_update(view_id=view_id, view=failed)
                 return
-            client.views_update(view_id=view_id, view=modals.done_modal("Add note", replies.action_text(result)))
+            if isinstance(result, Queued):
+                done = modals.done_modal("Add note", replies.queued(result)["text"])
+            else:
+                done = modals.done_modal("Add note", replies.action_text(result))
+            client.views_update(view_id=view_id, view=done)
 
         services.work.call(job)
 

@@ -13,8 +13,9 @@ from bot.render import replies
 from bot.render.alert_list import alert_list_message
 from bot.render.help import help_message
 from bot.services.alert_actions import ActionResult
+from bot.services.reliable import Origin
 from bot.services.triggers import Triggers
-from bot.slack import syntax
+from bot.slack import digest_commands, incidents, syntax
 from bot.slack.ids import COMMAND
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ def register(app: App, services: Services) -> None:
         user_id = command.get("user_id") or ""
         user_name = command.get("user_name")
         actions = services.actions
+        reliable = services.reliable
+        origin = Origin(user_id, user_name, command.get("channel_id"), command.get("response_url"))
         match parsed:
             case syntax.Help(topic=_, unknown=unknown):
                 ack(**help_message(unknown=unknown))
@@ -39,14 +42,14 @@ def register(app: App, services: Services) -> None:
             case syntax.Acknowledge(ref=ref):
                 ack(**replies.working(f"Acknowledging `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.action_result(actions.acknowledge(ref, user_id, user_name)),
+                    lambda: replies.outcome(reliable.acknowledge(ref, origin)),
                     respond,
                     subject=f"alert {ref.id}",
                 )
             case syntax.Resolve(ref=ref, message=message):
                 ack(**replies.working(f"Resolving `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.action_result(actions.resolve(ref, user_id, message, user_name)),
+                    lambda: replies.outcome(reliable.resolve(ref, origin, message)),
                     respond,
                     subject=f"alert {ref.id}",
                     typed=message,
@@ -90,10 +93,14 @@ def register(app: App, services: Services) -> None:
                 ack(response_type="in_channel", **feed_replies.feed_off(channel, services.feeds.unsubscribe(channel)))
             case syntax.FeedList():
                 ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
+            case syntax.DigestCommand():
+                digest_commands.handle(services, parsed, command, ack, respond)
+            case syntax.Incident(title=title):
+                incidents.open_from_command(services, app.client, ack, command, title)
             case syntax.AddNote(ref=ref, text=text):
                 ack(**replies.working(f"Adding your note to `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.action_result(actions.add_note(ref, user_id, text, user_name)),
+                    lambda: replies.outcome(reliable.add_note(ref, origin, text)),
                     respond,
                     subject=f"alert {ref.id}",
                     typed=text,

@@ -19,6 +19,19 @@ class Action(StrEnum):
     SNOOZE = "alert.snooze"
     OPEN_IN_ROOTLY = "alert.open"
     NOTE_TEXT = "note.text"
+    # the incident form; each field's action_id (options requests name the picker by it)
+    INCIDENT_TITLE = "incident.title"
+    INCIDENT_SUMMARY = "incident.summary"
+    INCIDENT_SEVERITY = "incident.severity"
+    INCIDENT_TYPES = "incident.types"
+    INCIDENT_SERVICES = "incident.services"
+    INCIDENT_TEAMS = "incident.teams"
+    INCIDENT_ENVIRONMENTS = "incident.environments"
+    INCIDENT_PARENT = "incident.parent"
+    INCIDENT_ALERT = "incident.alert"
+    INCIDENT_PRIVATE = "incident.private"
+    INCIDENT_OPEN = "incident.open"  # link button to an incident in Rootly (acknowledged, nothing else)
+    INCIDENT_DECLARE_SEPARATE = "incident.declare_separate"
 
 
 class Callback(StrEnum):
@@ -27,6 +40,7 @@ class Callback(StrEnum):
     DECLARE_INCIDENT_SHORTCUT = "declare_incident"
     NOTE_MODAL = "alert_note_modal"
     INCIDENT_MODAL = "incident_modal"
+    INCIDENT_DECLARED_MODAL = "incident_declared_modal"  # "this thread already has an incident"
 
 
 class Block(StrEnum):
@@ -35,6 +49,16 @@ class Block(StrEnum):
     NOTE_INPUT = "note_input"
     ALERT_ACTIONS = "alert_actions"
     ALERT_SUMMARY = "alert_summary"
+    INCIDENT_TITLE = "incident_title"
+    INCIDENT_SUMMARY = "incident_summary"
+    INCIDENT_SEVERITY = "incident_severity"
+    INCIDENT_TYPES = "incident_types"
+    INCIDENT_SERVICES = "incident_services"
+    INCIDENT_TEAMS = "incident_teams"
+    INCIDENT_ENVIRONMENTS = "incident_environments"
+    INCIDENT_PARENT = "incident_parent"
+    INCIDENT_ALERT = "incident_alert"
+    INCIDENT_PRIVATE = "incident_private"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).

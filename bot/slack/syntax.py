@@ -79,8 +79,31 @@ class FeedList:
     pass
 
 
+@dataclass(frozen=True)
+class Incident:
+    """``/rootly incident [title]``: open the incident form, prefilled with the title."""
+
+    title: str | None = None
+
+
+class DigestCommand:
+    """Base of the ``/rootly digest …`` commands, which ``bot.slack.digest_syntax`` parses."""
+
+
 Command = (
-    Help | Acknowledge | Resolve | AddNote | ListAlerts | UpdateAlert | Trigger | FeedOn | FeedOff | FeedList | Invalid
+    Help
+    | Acknowledge
+    | Resolve
+    | AddNote
+    | ListAlerts
+    | UpdateAlert
+    | Trigger
+    | FeedOn
+    | FeedOff
+    | FeedList
+    | Incident
+    | DigestCommand
+    | Invalid
 )
 
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "deferred")
@@ -130,6 +153,9 @@ USAGE = {
     "update": '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
     "trigger": "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
     "[--to rootly|ilert]",
+    "incident": "/rootly incident [title]",
+    "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
+    "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
     "help": "/rootly help",
 }
 _ALIASES = {
@@ -144,6 +170,10 @@ _ALIASES = {
     "edit": "update",
     "trigger": "trigger",
     "page": "trigger",
+    "incident": "incident",
+    "declare": "incident",
+    "digest": "digest",
+    "digests": "digest",
     "help": "help",
     "?": "help",
 }
@@ -180,6 +210,12 @@ def parse(text: str) -> Command:
         return _parse_update(rest)
     if name == "trigger":
         return _parse_trigger(rest)
+    if name == "incident":
+        return Incident(" ".join(rest.split()) or None)
+    if name == "digest":
+        from bot.slack.digest_syntax import parse_digest  # imported here: it builds on this module
+
+        return parse_digest(rest)
     ref_text, remainder = _split(rest)
     try:
         ref = parse_alert_reference(ref_text)

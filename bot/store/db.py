@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from bot.store.schema import metadata
+from bot.store.migrations import migrate
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Bring the schema up to date through the versioned migrations (``bot/store/migrations.py``)."""
+        migrate(self.engine)
 
     def ping(self) -> None:
         """Raises when the database cannot be reached."""

@@ -6,7 +6,19 @@ channel's feed once, a webhook delivery is handled once, a message is tracked on
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -73,4 +85,84 @@ claims = Table(
     Column("key", String(200), primary_key=True),
     Column("owner", String(200), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Incident declarations, one row per source (a thread, an alert, a modal), claimed before POST /v1/incidents: a
+# second declaration from the same source, on any replica, finds the first instead of creating another. ``token`` is
+# the label set on the incident, so it can be found after an ambiguous failure; ``attempt`` versions take-overs.
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("source_key", String(200), primary_key=True),
+    Column("status", String(16), nullable=False),  # pending | declared | unconfirmed
+    Column("token", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("owner", String(64), nullable=False),  # the Slack user declaring
+    Column("view_id", String(64)),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("incident_id", String(64)),
+    Column("incident_number", Integer),
+    Column("incident_title", Text),
+    Column("incident_url", Text),
+    Column("severity", String(200)),
+    Column("slack_channel_id", String(32)),
+    Column("slack_channel_url", Text),
+    Column("declared_at", DateTime(timezone=True)),
+)
+
+# `/rootly digest …`: a channel's scheduled digests. ``spec`` is the schedule (HH:MM, seconds, or a cron expression)
+# in ``timezone``; ``anchor`` starts an interval's slots; ``filters`` is JSON, as for feeds.
+digest_subscriptions = Table(
+    "digest_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("spec", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("empty", String(8), nullable=False),
+    Column("anchor", DateTime(timezone=True)),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per (digest, slot), inserted before anything is posted: the unique key makes exactly one replica the
+# poster. ``status``: claimed → posted | skipped | failed | lost; a claim past ``expires_at`` may be taken over.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription_id", Integer, ForeignKey("digest_subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("slot_key", String(40), nullable=False),
+    Column("slot_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("ts", String(32)),
+    Column("detail", Text),
+    UniqueConstraint("subscription_id", "slot_key", name="uq_digest_slot"),
+    Index("ix_digest_runs_status", "status", "expires_at"),
+)
+
+# Notes, acknowledgements and resolutions waiting for Rootly (or ilert) to be reachable; see bot/store/outbox.py.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("check_first", Boolean, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
 )

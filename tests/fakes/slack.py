@@ -239,6 +239,7 @@ class SlackFake(FakeServer):
             "views.push": self._views_push,
             "views.publish": self._views_publish,
             "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
         }
@@ -450,6 +451,7 @@ class SlackFake(FakeServer):
             "users.info": "users:read",
             "users.lookupByEmail": "users:read.email",
             "conversations.replies": f"{kind}:history",
+            "conversations.history": f"{kind}:history",
             "conversations.info": f"{kind}:read",
             "conversations.join": "channels:join",
         }.get(method)
@@ -803,6 +805,38 @@ class SlackFake(FakeServer):
             "has_more": more,
             "response_metadata": {"next_cursor": next_cursor},
         }
+
+    def _conversations_history(self, params: Params) -> dict[str, Any]:
+        """Top-level messages newest first, within ``oldest``/``latest``; metadata only with include_all_metadata."""
+        channel = str(params.get("channel") or "")
+        if not channel:
+            return _err("channel_not_found")
+        if channel in self.not_in_channel:
+            return _err("not_in_channel")
+        try:
+            oldest = _ts_key(str(params.get("oldest") or "0"))
+            latest = _ts_key(str(params["latest"])) if params.get("latest") else None
+            limit = max(1, min(int(params.get("limit") or 100), 999))
+            cursor = str(params.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return _err("invalid_arguments")
+        found = [
+            m
+            for m in self._messages[channel].values()
+            if m.get("thread_ts") in (None, m["ts"])
+            and _ts_key(m["ts"]) > oldest
+            and (latest is None or _ts_key(m["ts"]) < latest)
+        ]
+        found.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
+        with_meta = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        page = [
+            {k: v for k, v in copy.deepcopy(m).items() if with_meta or k != "metadata"}
+            for m in found[start : start + limit]
+        ]
+        more = start + limit < len(found)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": next_cursor}}
 
     def _channel_info(self, channel: str) -> dict[str, Any]:
         known = self._channels.get(channel, {})

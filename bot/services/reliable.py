@@ -1,0 +1,210 @@
+"""Nothing typed is lost: notes, acknowledgements and resolutions that cannot reach Rootly (or ilert) now are
+written to the outbox before the person hears "queued", then delivered later, once, and reported.
+
+Transient failures (5xx, timeouts, refused connections, 429 past the budget) are queued; permanent ones (404,
+422, 401/403, a state that forbids the action) are told at once, since retrying cannot fix them. After an
+ambiguous failure (the request may have landed) a note is looked for on the alert before it is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot import errors
+from bot.backends import Backends
+from bot.domain import AlertRef, Backend
+from bot.refs import ParsedRef
+from bot.services.alert_actions import ActionResult, AlertActions, Target, Verb
+from bot.store.outbox import OutboxItem, OutboxStore
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (errors.Unavailable, errors.RateLimited)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asked, and where to tell them how it went."""
+
+    slack_user_id: str
+    user_name: str | None = None
+    channel: str | None = None
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    verb: Verb
+    target: str  # what the person called the alert
+    reason: str
+    item_id: int
+    typed: str | None = None
+    ambiguous: bool = False
+    backend: str = "Rootly"
+
+
+def encode_target(target: Target) -> str:
+    if isinstance(target, AlertRef):
+        return target.encode()
+    return f"ref:{target.backend.value if target.backend else ''}:{target.id}"
+
+
+def decode_target(text: str) -> Target:
+    if text.startswith("ref:"):
+        _, backend, ref_id = text.split(":", 2)
+        return ParsedRef(ref_id, Backend(backend) if backend else None)
+    return AlertRef.decode(text)
+
+
+class ReliableActions:
+    """The actions people take on alerts, with the outbox behind them."""
+
+    def __init__(self, actions: AlertActions, store: OutboxStore) -> None:
+        self.actions = actions
+        self.store = store
+
+    def acknowledge(self, target: Target, origin: Origin) -> ActionResult | Queued:
+        return self._run(
+            Verb.ACKNOWLEDGE,
+            target,
+            origin,
+            {},
+            lambda: self.actions.acknowledge(target, origin.slack_user_id, origin.user_name),
+        )
+
+    def resolve(self, target: Target, origin: Origin, message: str | None = None) -> ActionResult | Queued:
+        return self._run(
+            Verb.RESOLVE,
+            target,
+            origin,
+            {"message": message},
+            lambda: self.actions.resolve(target, origin.slack_user_id, message, origin.user_name),
+            typed=message,
+        )
+
+    def add_note(self, target: Target, origin: Origin, text: str) -> ActionResult | Queued:
+        return self._run(
+            Verb.NOTE,
+            target,
+            origin,
+            {"text": text},
+            lambda: self.actions.add_note(target, origin.slack_user_id, text, origin.user_name),
+            typed=text,
+        )
+
+    def _run(
+        self,
+        verb: Verb,
+        target: Target,
+        origin: Origin,
+        extra: dict[str, Any],
+        call: Callable[[], ActionResult],
+        typed: str | None = None,
+    ) -> ActionResult | Queued:
+        try:
+            return call()
+        except TRANSIENT as exc:
+            ambiguous = isinstance(exc, errors.Unavailable) and exc.ambiguous
+            payload = {
+                "slack_user_id": origin.slack_user_id,
+                "user_name": origin.user_name,
+                "channel": origin.channel,
+                "response_url": origin.response_url,
+                "queued_at": datetime.now(UTC).isoformat(),
+                **extra,
+            }
+            # Written before the person is told, so a crash right after loses nothing.
+            item_id = self.store.enqueue(verb.value, encode_target(target), payload, check_first=ambiguous)
+            log.info("queued %s on %s as outbox item %s: %s", verb.value, target, item_id, exc.message)
+            return Queued(verb, target.id, exc.message, item_id, typed, ambiguous, exc.backend)
+
+
+Notify = Callable[[dict[str, Any], "ActionResult | None", str | None], None]
+
+
+class OutboxDelivery:
+    """Delivers due outbox items with backoff; tells the person when each lands or finally fails, and why."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        actions: AlertActions,
+        backends: Backends,
+        notify: Notify,
+        *,
+        give_up_after: timedelta = timedelta(hours=24),
+        max_delay: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.actions = actions
+        self.backends = backends
+        self.notify = notify
+        self.give_up_after = give_up_after
+        self.max_delay = max_delay
+
+    def deliver_due(self) -> int:
+        """One pass over what is due; returns how many items landed."""
+        landed = 0
+        for item in self.store.lease_due():
+            landed += self._deliver(item)
+        return landed
+
+    def _deliver(self, item: OutboxItem) -> int:
+        payload = item.payload
+        user, name = payload.get("slack_user_id") or "", payload.get("user_name")
+        try:
+            target = decode_target(item.target)
+            if item.kind == Verb.NOTE and item.check_first and self._note_landed(target, payload.get("text") or ""):
+                self.store.delivered(item.id)
+                self.notify(payload, None, None)
+                return 1
+            if item.kind == Verb.NOTE:
+                result = self.actions.add_note(target, user, payload.get("text") or "", name)
+            elif item.kind == Verb.ACKNOWLEDGE:
+                result = self.actions.acknowledge(target, user, name)
+            elif item.kind == Verb.RESOLVE:
+                result = self.actions.resolve(target, user, payload.get("message"), name)
+            else:
+                raise ValueError(f"unknown outbox kind {item.kind!r}")
+        except TRANSIENT as exc:
+            ambiguous = item.check_first or (isinstance(exc, errors.Unavailable) and exc.ambiguous)
+            if datetime.now(UTC) - _aware(item.created_at) > self.give_up_after:
+                self.store.failed(item.id, exc.message)
+                self.notify(payload, None, f"it could not be delivered for {self.give_up_after}: {exc.message}")
+                return 0
+            delay = min(self.max_delay, 2.0 * 2 ** min(item.attempts, 10)) * random.uniform(0.5, 1.0)
+            if isinstance(exc, errors.RateLimited) and exc.retry_after:
+                delay = max(delay, exc.retry_after)
+            self.store.retry_later(item.id, exc.message, delay, check_first=ambiguous)
+            return 0
+        except errors.BackendError as exc:  # permanent: retrying cannot help
+            self.store.failed(item.id, exc.message)
+            self.notify(payload, None, exc.message)
+            return 0
+        except Exception as exc:
+            log.exception("outbox item %s failed unexpectedly", item.id)
+            self.store.failed(item.id, repr(exc)[:300])
+            self.notify(payload, None, "the bot hit an unexpected error")
+            return 0
+        self.store.delivered(item.id)
+        self.notify(payload, result, None)
+        return 1
+
+    def _note_landed(self, target: Target, text: str) -> bool:
+        """Did an earlier, unconfirmed attempt add this note? Then sending it again would duplicate it."""
+        wanted = text.strip()
+        if isinstance(target, AlertRef):
+            backend, alert_id = self.backends.get(target.backend), target.id
+        else:
+            backend, alert = self.backends.find_alert(target)
+            alert_id = alert.ref.id
+        return any(note.details.strip().startswith(wanted) for note in backend.notes(alert_id))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
