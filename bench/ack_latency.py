@@ -445,7 +445,7 @@ def start_server(app: str, mode: str, fakes: Fakes, workdir: Path) -> Server:
 
         def close() -> None:
             bot.close()  # cancels queued work; the jobs already running fail fast on the closed Rootly session
-            bot.services.work.shutdown(wait=True)  # so wait for them: none outlives this phase
+            bot.services.work.drain(60)  # so wait for them: none outlives this phase
 
         return make_wsgi(bot), close
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -27,19 +28,25 @@ def _settings(out: TextIO) -> Settings | None:
         return None
 
 
+# Seconds a stopping bot gives work already accepted (replies, notes on their way to Rootly) to finish; under
+# Kubernetes' default 30-second termination grace.
+SHUTDOWN_GRACE = 20.0
+
+
 def run(settings: Settings) -> int:
     from bot.app import build_app
 
     bot = build_app(settings)
     bot.start_background()
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %s: shutting down", signum)
-        stop.set()
 
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            log.info("signal %s: shutting down", signum)
+            stop.set()
 
         handler = SocketModeHandler(bot.bolt, settings.slack_app_token)
         handler.connect()
@@ -53,23 +60,34 @@ def run(settings: Settings) -> int:
 
         from bot.web import make_wsgi
 
-        server = create_server(make_wsgi(bot), host=settings.host, port=settings.port, threads=16, ident="rootly-bot")
+        server = create_server(
+            make_wsgi(bot),
+            host=settings.host,
+            port=settings.port,
+            threads=16,
+            # A proxy in front keeps idle connections open; 100 (the default) starves new ones under load.
+            connection_limit=1000,
+            channel_timeout=60,
+            ident="rootly-bot",
+        )
         log.info(
             "rootly-bot listening on http://%s:%s (POST /slack/events, GET /healthz)", settings.host, settings.port
         )
 
-        def on_http_signal(signum: int, frame: object) -> None:
-            on_signal(signum, frame)
-            server.close()
+        def on_http_signal(signum: int, _frame: object) -> None:
+            # waitress's loop stops on SystemExit and lets requests in flight finish; idle keep-alive connections
+            # would otherwise hold it open for channel_timeout.
+            log.info("signal %s: shutting down", signum)
+            raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, on_http_signal)
         signal.signal(signal.SIGINT, on_http_signal)
-        try:
-            server.run()
-        except OSError:
-            if not stop.is_set():
-                raise
-    bot.close()
+        server.run()
+        server.close()
+    drained = bot.close(grace=SHUTDOWN_GRACE)
+    if not drained:
+        log.error("stopped with work unfinished after %.0f s; exiting anyway", SHUTDOWN_GRACE)
+        os._exit(1)  # threads still blocked on a network call would otherwise keep the process alive
     return 0
 
 

@@ -78,12 +78,13 @@ def test_run_serves_health_and_slack_in_http_mode(tmp_path: Path, rootly: Rootly
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], env={**clean, **env}, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
+    keep_alive = requests.Session()  # an idle keep-alive connection must not hold the stopping server open
     try:
         deadline = time.monotonic() + 20
         health = None
         while time.monotonic() < deadline:
             try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                health = keep_alive.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except requests.ConnectionError:
                 time.sleep(0.05)
@@ -92,7 +93,8 @@ def test_run_serves_health_and_slack_in_http_mode(tmp_path: Path, rootly: Rootly
         assert unsigned.status_code == 401
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=15)
+        keep_alive.close()
     assert proc.returncode == 0, err
     assert (tmp_path / "bot.db").exists()
     for secret in (env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"], env["ROOTLY_API_TOKEN"]):

@@ -247,12 +247,18 @@ class _Builder:
             else:
                 rest = list(group.alerts)  # no room for buttons: lines only
         lines = self._lines(title, rest, group.service, divider)
-        if any(a.ref not in self.shown for a in group.alerts) and (lines or not title):
-            self.partial.add((group.urgency, group.service))
+        if lines is None and not title:  # its rows are shown but no line fits: say how many more, if that fits
+            more = [_more_line(len(rest), group.service)]
+            if self._fits(*divider, cost=_section_cost(more), count=1):
+                self._add(*divider, _section(more[0]))
+                self.partial.add((group.urgency, group.service))
+            return False
         if lines is None:
             return False
         if lines:
             self._add(*divider, _section("\n".join(lines)))
+            if lines[-1].startswith("_+"):
+                self.partial.add((group.urgency, group.service))
         return True
 
     def _row(self, alert: Alert) -> Blocks:

@@ -149,7 +149,7 @@ class Digests:
             if seconds < self.settings.min_interval:
                 shortest = interval_words(int(self.settings.min_interval))
                 raise DigestInvalid(
-                    f"`every {interval_words(seconds)}` is too often: the shortest interval is {shortest}."
+                    f"`every {interval_words(seconds)}` is too often: digests come at most every {shortest}."
                 )
             anchor = interval_anchor(now, seconds)
         schedule = Schedule(request.kind, request.spec, zone, anchor)

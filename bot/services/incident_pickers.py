@@ -117,5 +117,10 @@ class PickerSource:
         """Incidents a new one may be a sub-incident of, newest first, matching what was typed."""
         return self.rootly.list_incidents(search=query.strip() or None, statuses=ACTIVE_STATUSES, limit=limit)
 
+    def forget(self) -> None:
+        """Drop what is cached, so the next form reads Rootly again (after its lists changed; benchmarks)."""
+        self._lists = TTLCache(self._lists.ttl)
+        self._searches = TTLCache(self._searches.ttl, max_items=500)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

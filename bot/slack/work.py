@@ -9,9 +9,10 @@ caught here and turned into a message for the person: a listener never raises af
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -29,12 +30,37 @@ Reply = Callable[..., Any]
 class WorkPool:
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+        self._lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()
+
+    def _track(self, future: Future[Any]) -> Future[Any]:
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._untrack)
+        return future
+
+    def _untrack(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float) -> bool:
+        """Accept no more work and wait up to ``timeout`` s for what was accepted; True when all of it finished."""
+        self._executor.shutdown(wait=False)
+        with self._lock:
+            pending = set(self._pending)
+        if not pending:
+            return True
+        log.info("waiting up to %.0f s for %d job(s) to finish", timeout, len(pending))
+        _, not_done = wait(pending, timeout=timeout)
+        if not_done:
+            log.error("%d job(s) did not finish before shutdown", len(not_done))
+        return not not_done
 
     def submit(
         self, job: Callable[[], Message | None], reply: Reply, *, subject: str = "it", typed: str | None = None
     ) -> Future[None]:
         """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
-        return self._executor.submit(self._run, job, reply, subject, typed)
+        return self._track(self._executor.submit(self._run, job, reply, subject, typed))
 
     def call(self, fn: Callable[[], Any]) -> Future[Any]:
         """Plain background work with no person waiting (errors are logged)."""
@@ -46,7 +72,7 @@ class WorkPool:
                 log.exception("background work failed")
                 return None
 
-        return self._executor.submit(run)
+        return self._track(self._executor.submit(run))
 
     def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
         try:
@@ -70,6 +96,3 @@ class WorkPool:
             reply(**message)
         except Exception:
             log.exception("could not deliver the reply about %s", subject)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._executor.shutdown(wait=wait, cancel_futures=not wait)
