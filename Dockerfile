@@ -1,20 +1,25 @@
-# rootly-chatops container image.
+# rootly-chatops container image (docs/deployment.md).
 #
 #   docker build -t rootly-bot .
 #   docker run --env-file .env -p 3000:3000 -v rootly-bot-data:/data rootly-bot
 #
 # HTTP mode listens on PORT (3000); put a TLS-terminating proxy in front and point the Slack app's URLs
-# (manifest.yml, YOUR-BOT-HOST) at it. Socket Mode (SLACK_APP_TOKEN set) needs no published port.
-# State is a SQLite file in the /data volume unless DATABASE_URL points elsewhere (PostgreSQL for replicas).
+# (manifest.yml, YOUR-BOT-HOST) at it. Socket Mode (SLACK_APP_TOKEN set) needs no published port; its Prometheus
+# metrics are on METRICS_PORT (9464). State is a SQLite file in the /data volume unless DATABASE_URL points
+# elsewhere (PostgreSQL for replicas: docker-compose.yml, deploy/kubernetes/).
 
-# ---- builder: turn the source tree into a wheel -------------------------------------------------------------------
+# ---- builder: the bot's virtual environment, from the lock file ---------------------------------------------------
 FROM python:3.11-slim AS builder
 
 WORKDIR /src
-COPY . .
-RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /wheels .
+COPY pyproject.toml README.md requirements.lock ./
+COPY bot ./bot
+COPY deploy/install.sh ./deploy/install.sh
+# Dependencies pinned and hash-checked from requirements.lock (wheels only: nothing is compiled), then the bot without
+# dependencies, into /opt/venv, which has no pip. tests/test_container.py runs the same script in a clean directory.
+RUN PYTHON=python sh deploy/install.sh /opt/venv /src
 
-# ---- runtime: only the installed wheel and its dependencies ------------------------------------------------------
+# ---- runtime: the virtual environment and nothing else ------------------------------------------------------------
 FROM python:3.11-slim
 
 RUN groupadd --system --gid 10001 bot \
@@ -22,12 +27,12 @@ RUN groupadd --system --gid 10001 bot \
  && mkdir -p /data \
  && chown bot:bot /data
 
-COPY --from=builder /wheels /tmp/wheels
-RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore /tmp/wheels/*.whl \
- && rm -rf /tmp/wheels
+COPY --from=builder /opt/venv /opt/venv
 
 WORKDIR /app
-ENV PYTHONUNBUFFERED=1 \
+ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite:////data/rootly-bot.db \
     PORT=3000
 

@@ -2,13 +2,19 @@
 
 :func:`start_fakes` spawns the child, which seeds the fakes and answers ``"counts"`` and ``"stop"`` over a pipe; it
 also stops when the pipe closes (the parent died) or after :data:`MAX_LIFETIME` seconds, whichever comes first.
+For the other benchmarks it also answers ``("log", …)`` (every call with its status and when it arrived and was
+answered, on the machine-wide monotonic clock), ``("set", …)`` (latencies while running), ``("state",)`` (alert
+statuses, notes) and ``("messages", channel)``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -26,6 +32,26 @@ class FakeConfig:
     users: int  # Slack users, each with a Rootly user of the same email
     backlog: int = 128  # listen backlog of both fakes (0: socketserver's 5)
     slack_latency: float = 0.0
+    rootly_rate_limit: int = 0  # calls per 60 s window, reads and writes apart (0: the fake's default, Rootly's 3,000)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call that reached a fake: ``name`` is ``METHOD /path`` (Rootly), the Web API method or ``respond``
+    (Slack); ``at``/``done`` are when it was read and answered (``time.monotonic``, the same clock in every process
+    on Linux); ``ts`` is the Slack message it names or created (for ``respond``: the response URL's key); ``text``
+    starts a Slack message (a reply: its whole body)."""
+
+    name: str
+    status: int
+    at: float
+    done: float
+    ts: str = ""
+    text: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return self.done - self.at
 
 
 @dataclass
@@ -54,6 +80,33 @@ class Fakes:
             raise TimeoutError("the fakes process did not answer")
         counts: dict[str, int] = self._conn.recv()
         return counts
+
+    def ask(self, command: Any) -> Any:
+        """Send one command to the child and return its answer."""
+        assert self._conn is not None
+        self._conn.send(command)
+        if not self._conn.poll(60):
+            raise TimeoutError("the fakes process did not answer")
+        return self._conn.recv()
+
+    def log(self, rootly_from: int = 0, slack_from: int = 0) -> tuple[list[Call], list[Call]]:
+        """Calls that reached Rootly and Slack (API methods and response URLs) from these positions on, in order."""
+        rootly, slack = self.ask(("log", rootly_from, slack_from))
+        return [Call(*c) for c in rootly], [Call(*c) for c in slack]
+
+    def configure(self, **settings: float) -> None:
+        """Change ``rootly_latency`` / ``slack_latency`` while the fakes run."""
+        self.ask(("set", settings))
+
+    def state(self) -> dict[str, Any]:
+        """Rootly's alerts by status and its note count."""
+        found: dict[str, Any] = self.ask(("state",))
+        return found
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages in a Slack channel (posted by the bot), oldest first."""
+        found: list[dict[str, Any]] = self.ask(("messages", channel))
+        return found
 
     def stop(self) -> None:
         if self._conn is not None:
@@ -93,6 +146,11 @@ def serve(conn: Connection, config: FakeConfig) -> None:
     # contract=None: no OpenAPI validation of every request and answer, so its CPU cost stays out of the measurement.
     rootly = RootlyFake(token=ROOTLY_TOKEN, contract=None)
     slack = SlackFake(bot_token=BOT_TOKEN)
+    if config.rootly_rate_limit:
+        rootly.rate_limit = config.rootly_rate_limit
+    calls: dict[str, list[tuple[Any, ...]]] = {"rootly": [], "slack": []}
+    _record(rootly, calls["rootly"], slack_api=False)
+    _record(slack, calls["slack"], slack_api=True)
     if config.backlog:
         # socketserver listens with a backlog of 5: more simultaneous connections (the bot opens up to 16 to Slack
         # for auth.test and 32 to Rootly) get their SYN dropped and retried by the kernel after 1 s, a stall that
@@ -130,9 +188,49 @@ def serve(conn: Connection, config: FakeConfig) -> None:
                         "replies": len(slack.responses()),
                     }
                 )
+            elif isinstance(command, tuple) and command[0] == "log":
+                conn.send((list(calls["rootly"][command[1] :]), list(calls["slack"][command[2] :])))
+            elif isinstance(command, tuple) and command[0] == "set":
+                rootly.latency = command[1].get("rootly_latency", rootly.latency)
+                slack.latency = command[1].get("slack_latency", slack.latency)
+                conn.send(True)
+            elif isinstance(command, tuple) and command[0] == "state":
+                with rootly._state:
+                    statuses = Counter(a["attributes"]["status"] for a in rootly.alerts.values())
+                    notes = sum(1 for e in rootly.alert_events if e["attributes"]["kind"] == "note")
+                conn.send({"alerts": dict(statuses), "notes": notes})
+            elif isinstance(command, tuple) and command[0] == "messages":
+                conn.send(slack.messages(command[1]))
             else:
                 break
     finally:
         rootly.stop()
         slack.stop()
         conn.close()
+
+
+def _record(fake: Any, into: list[tuple[Any, ...]], *, slack_api: bool) -> None:
+    """Wrap ``fake.handle`` (it runs after the fake's latency sleep) to log each call as a :class:`Call` tuple."""
+    handle = fake.handle
+    lock = threading.Lock()
+
+    def recorded(req: Any) -> Any:
+        reply = handle(req)
+        done = time.monotonic()
+        ts = text = ""
+        if slack_api:
+            name = "respond" if req.path.startswith("/respond/") else req.path.removeprefix("/api/")
+            with contextlib.suppress(Exception):  # what the call names is best effort: the timing is what counts
+                params = json.loads(req.body) if req.body.startswith(b"{") else req.form
+                ts = str(params.get("ts") or (reply.body.get("ts") if isinstance(reply.body, dict) else "") or "")
+                text = str(params.get("text") or "")[:200]
+            if name == "respond":
+                ts = req.path.removeprefix("/respond/")  # the response URL's key: which request is answered
+                text = json.dumps(params, ensure_ascii=False)[:2000]  # text and blocks: warnings are in blocks
+        else:
+            name = f"{req.method} {req.path}"
+        with lock:
+            into.append((name, reply.status, req.at, done, ts, text))
+        return reply
+
+    fake.handle = recorded

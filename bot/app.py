@@ -10,10 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
+from bot import metrics
 from bot.backends import AlertBackend, Backends
 from bot.config import Settings
 from bot.digest_jobs import DigestJobs
@@ -26,25 +27,34 @@ from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
 from bot.services.digests import Digests, DigestSettings
 from bot.services.feeds import Feeds, RootlyPoller
+from bot.services.health import DependencyHealth
+from bot.services.home import Home
 from bot.services.incident_pickers import PickerSource
 from bot.services.incidents import IncidentDeclarations
+from bot.services.metered import DIRECT_KINDS, INCIDENT_KINDS, RELIABLE_KINDS, TRIGGER_KINDS, Metered
 from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
+from bot.services.policy import Permission, Policy, parse_grantees
 from bot.services.reliable import OutboxDelivery, ReliableActions
 from bot.services.triggers import Triggers
-from bot.slack import actions, commands, incidents
+from bot.slack import actions, alert_edit, commands, failures, guards, incidents, policy_gate, request_log
+from bot.slack import home as home_tab
 from bot.slack.auth import WorkspaceAuthorization
 from bot.slack.conversations import SlackConversations
 from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import SlackMessenger
+from bot.slack.metered import MeteredWebClient
 from bot.slack.notifier import OutboxNotifier
+from bot.slack.resilience import BoundedRateLimitHandler, SlackObserver
+from bot.slack.usergroups import SlackUserGroups
 from bot.slack.work import WorkPool
 from bot.store import Database
 from bot.store.alerts import AlertStore
 from bot.store.declarations import DeclarationStore
 from bot.store.digests import DigestStore
 from bot.store.outbox import OutboxStore
+from bot.store.seen import SeenStore
 from bot.webhooks import Delivery, WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -77,6 +87,10 @@ class Services:
     incidents: IncidentDeclarations | None  # None without Rootly: incidents are Rootly's
     reliable: ReliableActions
     outbox: OutboxDelivery
+    policy: Policy
+    health: DependencyHealth
+    outbox_store: OutboxStore
+    home: Home | None = None  # the App Home tab (bot/slack/home.py)
 
 
 @dataclass
@@ -93,6 +107,8 @@ class BotApp:
     def start_background(self) -> None:
         """Start scheduled jobs and warm the Slack identity; `rootly-bot run` calls it, tests when they need it."""
         self.services.work.call(self.authorization.warm)
+        if self.services.policy.uses_groups:
+            self.services.work.call(self.services.policy.warm)
         if not self.scheduler.running:
             self.scheduler.start()
 
@@ -103,17 +119,19 @@ class BotApp:
         drained = self.services.work.drain(grace)
         for close in self.closers:
             close()
+        metrics.forget_outbox_depth_source(self.services.outbox_store.depth)
         self.database.close()
         return drained
 
 
 def slack_client(settings: Settings) -> WebClient:
-    """Slack Web API client that waits out 429s (Retry-After) and retries dropped connections."""
-    return WebClient(
+    """Slack Web API client that waits out 429s (Retry-After, bounded: see bot/slack/resilience.py) and retries
+    dropped connections."""
+    return MeteredWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), BoundedRateLimitHandler(max_retry_count=3)],
     )
 
 
@@ -122,6 +140,9 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     client = deps.slack_client or slack_client(settings)
     database = deps.database or Database(settings.database_url)
     database.create_schema()
+    health = DependencyHealth()
+    # First in the list: it records every answer Slack gives (for /healthz) and never retries anything itself.
+    client.retry_handlers.insert(0, SlackObserver(health.observer("slack")))
 
     backends: list[AlertBackend] = []
     closers = []
@@ -135,6 +156,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             pool_size=settings.worker_threads,
         )
         closers.append(rootly.http.close)
+        rootly.http.observe = health.observer("rootly")
         backends.append(RootlyBackend(rootly))
     if settings.ilert_enabled:
         ilert = IlertClient.create(
@@ -146,6 +168,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             pool_size=settings.worker_threads,
         )
         closers.append(ilert.http.close)
+        ilert.http.observe = health.observer("ilert")
         backends.append(IlertBackend(ilert))
 
     people = People(SlackDirectory(client))
@@ -167,7 +190,18 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         )
 
     alert_actions = AlertActions(registry, people, attribution_notes=settings.attribution_notes, claim=store.claim)
+    # The outbox continues a click that already holds its double-click claim: claiming again would drop the item.
+    outbox_actions = AlertActions(registry, people, attribution_notes=settings.attribution_notes, claim=None)
     outbox_store = OutboxStore(database)
+    seen = SeenStore(database)
+    policy = Policy(
+        {
+            Permission.RESOLVE: parse_grantees(settings.policy_resolve),
+            Permission.DECLARE: parse_grantees(settings.policy_declare),
+        },
+        SlackUserGroups(client),
+        ttl=settings.policy_cache_seconds,
+    )
 
     def on_delivery(delivery: Delivery) -> None:
         if delivery.alert_id:
@@ -201,11 +235,25 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         ),
         incidents=declarations,
         reliable=ReliableActions(alert_actions, outbox_store),
-        outbox=OutboxDelivery(outbox_store, alert_actions, registry, OutboxNotifier(client)),
+        outbox=OutboxDelivery(outbox_store, outbox_actions, registry, OutboxNotifier(client)),
+        policy=policy,
+        health=health,
+        outbox_store=outbox_store,
     )
+    # Listeners reach the action services through counters (rootly_bot_actions_total); the outbox keeps the bare ones.
+    services.actions = Metered(services.actions, DIRECT_KINDS)  # type: ignore[assignment]
+    services.reliable = Metered(services.reliable, RELIABLE_KINDS)  # type: ignore[assignment]
+    services.triggers = Metered(services.triggers, TRIGGER_KINDS)  # type: ignore[assignment]
+    if services.incidents is not None:
+        services.incidents = Metered(services.incidents, INCIDENT_KINDS)  # type: ignore[assignment]
+    services.home = Home(registry, people, rootly, services.digests.subscriptions, feeds.subscriptions)
+    metrics.read_outbox_depth_from(outbox_store.depth)
     scheduler = make_scheduler()
     DigestJobs(scheduler, services.digests, resync_seconds=settings.digest_resync_seconds).install()
     add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
+    add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))
+    if policy.uses_groups:
+        add_interval_job(scheduler, "policy-refresh", max(10.0, settings.policy_cache_seconds / 2), policy.warm)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
     authorization = WorkspaceAuthorization(client)
@@ -223,12 +271,17 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="bolt"),
         logger=logging.getLogger("slack_bolt"),
     )
+    request_log.register(bolt)  # first: one line per verified request, whatever later middleware decides
+    guards.register(bolt, seen)
+    policy_gate.register(bolt, policy, work)
+    home_tab.register(bolt, services)  # before actions: its clicks on the Home tab are matched first
     commands.register(bolt, services)
     actions.register(bolt, services)
+    alert_edit.register(bolt, services)
     incidents.register(bolt, services)
 
     @bolt.error
-    def on_error(error: Exception) -> None:
-        log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
+    def on_error(error: Exception, body: dict) -> BoltResponse:
+        return failures.answer(error, body, seen.forget, work.call)
 
     return BotApp(settings, bolt, services, database, client, scheduler, authorization, closers)

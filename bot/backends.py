@@ -9,7 +9,18 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from bot import errors
-from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
+from bot.domain import (
+    Alert,
+    AlertChanges,
+    AlertEdit,
+    AlertFilters,
+    AlertPage,
+    Backend,
+    Note,
+    Person,
+    Triggered,
+    TriggerRequest,
+)
 from bot.refs import ParsedRef
 
 
@@ -45,6 +56,8 @@ class AlertBackend(Protocol):
     def escalate(self, alert_id: str) -> Alert: ...
 
     def update(self, alert: Alert, changes: AlertChanges) -> tuple[Alert, list[str]]: ...
+
+    def edit(self, alert: Alert, edit: AlertEdit, names: dict[str, str]) -> tuple[Alert, list[str]]: ...
 
 
 class UnknownAlert(errors.NotFound):

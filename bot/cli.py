@@ -9,10 +9,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
-from bot import digest_cli, errors, logs
+from bot import digest_cli, logs, metrics
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger("bot")
@@ -22,6 +22,12 @@ def _settings(out: TextIO) -> Settings | None:
     try:
         return Settings.from_env()
     except ConfigError as exc:
+        if out is sys.stderr and os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+            # A log shipper reads this stream: the problems as JSON lines, like every other line the bot writes.
+            logs.configure("INFO", "json")
+            for problem in exc.problems:
+                log.error("configuration problem: %s", problem)
+            return None
         print("The configuration has problems (see .env.example and the README):", file=out)
         for problem in exc.problems:
             print(f"  ✗ {problem}", file=out)
@@ -40,7 +46,7 @@ def run(settings: Settings) -> int:
     bot.start_background()
 
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.slack.socket_mode import RequestIdSocketModeHandler
 
         stop = threading.Event()
 
@@ -48,13 +54,16 @@ def run(settings: Settings) -> int:
             log.info("signal %s: shutting down", signum)
             stop.set()
 
-        handler = SocketModeHandler(bot.bolt, settings.slack_app_token)
+        handler = RequestIdSocketModeHandler(bot.bolt, settings.slack_app_token)
+        stop_metrics = metrics.serve(settings.metrics_port)  # Socket Mode has no HTTP server of its own
         handler.connect()
         log.info("rootly-bot running in Socket Mode")
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         stop.wait()
         handler.close()
+        if stop_metrics is not None:
+            stop_metrics()
     else:
         from waitress.server import create_server
 
@@ -92,86 +101,10 @@ def run(settings: Settings) -> int:
 
 
 def check(settings: Settings, out: TextIO) -> int:
-    """Each dependency in turn; exit status 0 only when all of them work."""
-    from bot.app import slack_client
-    from bot.rootly.client import RootlyClient
-    from bot.store import Database
+    """The doctor (bot/doctor.py): every dependency in turn; exit status 0 only when none is broken."""
+    from bot import doctor
 
-    results: list[tuple[bool, str]] = []
-
-    def attempt(label: str, fn: Callable[[], str]) -> None:
-        try:
-            results.append((True, f"{label}: {fn()}"))
-        except errors.BackendError as exc:
-            results.append((False, f"{label}: {exc.message} ({exc.status or 'no answer'})"))
-        except Exception as exc:
-            results.append((False, f"{label}: {_plain(exc)}"))
-
-    def slack() -> str:
-        resp = slack_client(settings).auth_test()
-        return f"connected as @{resp.get('user')} in {resp.get('team')}"
-
-    attempt("Slack", slack)
-    if settings.rootly_enabled:
-
-        def rootly() -> str:
-            client = RootlyClient.create(settings.rootly_api_url, settings.rootly_api_token or "", timeout=10)
-            me = client.me()
-            return f"API key works, acting as {me.name} ({me.email})"
-
-        attempt("Rootly", rootly)
-
-    if settings.ilert_enabled:
-
-        def ilert() -> str:
-            from bot.ilert.client import IlertClient
-
-            client = IlertClient.create(
-                settings.ilert_api_url, settings.ilert_api_token or "", settings.ilert_alert_source_key, timeout=10
-            )
-            me = client.me()
-            key = "events API key set"
-            if not settings.ilert_alert_source_key:
-                key = "no ILERT_ALERT_SOURCE_KEY: raising ilert alerts is off"
-            return f"API key works, acting as {me.name} ({me.email}); {key}"
-
-        attempt("ilert", ilert)
-
-    def database() -> str:
-        db = Database(settings.database_url)
-        db.ping()
-        db.close()
-        return f"reachable at {db.safe_url}"
-
-    attempt("Database", database)
-    mode = (
-        "Socket Mode (SLACK_APP_TOKEN set)" if settings.socket_mode else f"HTTP mode on {settings.host}:{settings.port}"
-    )
-    print(f"Mode: {mode}", file=out)
-    for ok, line in results:
-        print(f"  {'✓' if ok else '✗'} {line}", file=out)
-    failed = sum(1 for ok, _ in results if not ok)
-    print("Everything works." if not failed else f"{failed} problem(s) found.", file=out)
-    return 0 if not failed else 1
-
-
-_SLACK_ERRORS = {
-    "invalid_auth": "the bot token was rejected (invalid_auth): copy the Bot User OAuth Token again",
-    "not_authed": "no bot token was sent (not_authed)",
-    "account_inactive": "the token belongs to a deleted user or uninstalled app (account_inactive)",
-    "token_revoked": "the bot token was revoked (token_revoked): reinstall the app and copy the new token",
-}
-
-
-def _plain(exc: Exception) -> str:
-    """An exception in a line, without tokens or request details."""
-    from slack_sdk.errors import SlackApiError
-
-    if isinstance(exc, SlackApiError):
-        code = str(exc.response.get("error") or "unknown_error")
-        return _SLACK_ERRORS.get(code, f"Slack answered {code}")
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:300]
+    return doctor.check(settings, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

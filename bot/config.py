@@ -53,6 +53,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "SQLAlchemy URL of the bot's state.", "sqlite:///rootly-bot.db"),
     Variable("HOST", "HTTP mode listen address.", "0.0.0.0"),
     Variable("PORT", "HTTP mode listen port.", "3000"),
+    Variable(
+        "METRICS_PORT",
+        "Socket Mode: port of the Prometheus /metrics listener (HTTP mode serves /metrics on PORT); 0 turns it off.",
+        "9464",
+    ),
     Variable("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.", "INFO"),
     Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
     Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
@@ -65,6 +70,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
     Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
+    Variable(
+        "POLICY_RESOLVE",
+        "Who may resolve alerts from Slack: comma-separated Slack user ids (U…) and user groups (S… id or "
+        "@handle). Empty lets everyone.",
+    ),
+    Variable(
+        "POLICY_DECLARE",
+        "Who may declare incidents from Slack, in the same form as POLICY_RESOLVE. Empty lets everyone.",
+    ),
+    Variable("POLICY_CACHE_SECONDS", "How long user group membership is trusted before Slack is asked again.", "300"),
 )
 
 SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
@@ -89,6 +104,7 @@ class Settings:
     database_url: str = "sqlite:///rootly-bot.db"
     host: str = "0.0.0.0"
     port: int = 3000
+    metrics_port: int = 9464
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "UTC"
@@ -101,6 +117,9 @@ class Settings:
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0
+    policy_resolve: str | None = None
+    policy_declare: str | None = None
+    policy_cache_seconds: float = 300.0
 
     @property
     def socket_mode(self) -> bool:
@@ -179,6 +198,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     for name in ("SLACK_API_URL", "ROOTLY_API_URL", "ROOTLY_APP_URL", "ILERT_API_URL"):
         url(name)
     port = number("PORT", int, 1, 65535)
+    metrics_port = number("METRICS_PORT", int, 0, 65535)
     workers = number("WORKER_THREADS", int, 1, 512)
     timeout = number("ROOTLY_TIMEOUT", float, 0.1, 300)
     budget = number("RATE_LIMIT_BUDGET", float, 0, 3600)
@@ -187,6 +207,14 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
+    policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
+    from bot.services.policy import parse_grantees  # the policy's own parser: one definition of an entry
+
+    for name in ("POLICY_RESOLVE", "POLICY_DECLARE"):
+        try:
+            parse_grantees(raw[name])
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}.")
     if 0 < poll < 5:
         problems.append("FEED_POLL_SECONDS must be 0 (off) or at least 5.")
     level = (raw["LOG_LEVEL"] or "").upper()
@@ -220,6 +248,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         database_url=raw["DATABASE_URL"] or "",
         host=raw["HOST"] or "0.0.0.0",
         port=port,
+        metrics_port=metrics_port,
         log_level=level,
         log_format=log_format,
         default_timezone=tz,
@@ -232,6 +261,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         worker_threads=workers,
         rootly_timeout=timeout,
         rate_limit_budget=budget,
+        policy_resolve=raw["POLICY_RESOLVE"],
+        policy_declare=raw["POLICY_DECLARE"],
+        policy_cache_seconds=policy_cache,
     )
 
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import metrics
 from bot.services.digests import Digests, grace
 from bot.store.digests import DigestSubscription
 
@@ -54,7 +55,8 @@ class DigestJobs:
         try:
             if self.digests.store.fingerprint() != self._fingerprint:
                 self.sync()
-            self.digests.recover()
+            for outcome in self.digests.recover():
+                metrics.digest(outcome.value)  # rootly_bot_digests_total: take-overs count too
         except Exception:
             log.exception("digest resync failed; retrying in %ss", self.resync_seconds)
 
@@ -99,6 +101,7 @@ class DigestJobs:
     def _run(self, subscription_id: int) -> None:
         try:
             outcome = self.digests.run_due(subscription_id)
+            metrics.digest(outcome.value)
             log.debug("digest #%d: %s", subscription_id, outcome)
         except Exception:
             log.exception("digest #%d failed", subscription_id)

@@ -15,7 +15,9 @@ digest by a *slot key*:
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 MAX_INTERVAL = timedelta(days=31)
+_DST_MARGIN = timedelta(hours=3)  # more than any zone's clock change
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December")  # fmt: skip
@@ -323,28 +326,36 @@ class Schedule:
             return IntervalTrigger(seconds=int(self.spec), start_date=anchor, timezone=self.zone)
         return self.cron().trigger(self.zone)
 
+    def _slots(self, start: datetime) -> Iterator[datetime]:
+        """Slots at or after ``start``, as the scheduler fires them.
+
+        Iteration begins :data:`_DST_MARGIN` earlier: asked from a moment after a spring change, a cron trigger
+        moves a wall time that fell into the gap (02:30) to the next day, while the scheduler, iterating from the
+        previous firing, fires it at 03:30 summer time. Starting before the change finds that slot too.
+        """
+        trigger = self.trigger()
+        start = _aware(start)
+        slot = trigger.get_next_fire_time(None, start - _DST_MARGIN if self.calendar else start)
+        while slot is not None:
+            if slot >= start:
+                yield slot
+            slot = trigger.get_next_fire_time(slot, slot)
+
     def next_slot(self, after: datetime) -> datetime | None:
         """The first slot at or after ``after``."""
-        return self.trigger().get_next_fire_time(None, _aware(after))
+        return next(self._slots(after), None)
 
     def upcoming(self, after: datetime, count: int) -> list[datetime]:
-        trigger = self.trigger()
-        found: list[datetime] = []
-        slot = trigger.get_next_fire_time(None, _aware(after))
-        while slot is not None and len(found) < count:
-            found.append(slot)
-            slot = trigger.get_next_fire_time(slot, slot)
-        return found
+        return list(itertools.islice(self._slots(after), count))
 
     def latest_slot(self, now: datetime, lookback: timedelta) -> datetime | None:
-        """The newest slot in (now − lookback, now]: the one a (possibly late) firing stands for."""
-        trigger = self.trigger()
+        """The newest slot in [now − lookback, now]: the one a (possibly late) firing stands for."""
         now = _aware(now)
-        slot = trigger.get_next_fire_time(None, now - lookback)
         latest = None
-        while slot is not None and slot <= now:
+        for slot in self._slots(now - lookback):
+            if slot > now:
+                break
             latest = slot
-            slot = trigger.get_next_fire_time(slot, slot)
         return latest
 
     def period(self, now: datetime) -> timedelta:

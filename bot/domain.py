@@ -89,6 +89,8 @@ class Alert:
     updated_at: datetime | None = None
     responders: tuple[Person, ...] = ()
     noise: bool | None = None
+    environments: tuple[Service, ...] = ()
+    groups: tuple[Service, ...] = ()  # Rootly calls teams "groups" on alerts
 
     @property
     def can_acknowledge(self) -> bool:
@@ -136,6 +138,19 @@ class AlertChanges:
             any((self.summary, self.urgency, self.services is not None, self.set_labels, self.remove_labels))
             or self.noise is not None
         )
+
+
+@dataclass(frozen=True)
+class AlertEdit:
+    """What the edit form holds, by id; a field left ``None`` was not on the form and stays as it is."""
+
+    summary: str | None = None
+    description: str | None = None
+    urgency_id: str | None = None
+    service_ids: tuple[str, ...] | None = None
+    environment_ids: tuple[str, ...] | None = None
+    group_ids: tuple[str, ...] | None = None
+    labels: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from bot import errors
+from bot import errors, metrics
+from bot.rate_pacing import RateGate
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,10 @@ class ApiSession:
             {"Authorization": f"Bearer {token}", "Accept": media_type, "User-Agent": user_agent}
         )
         self._token_hint = f"…{token[-4:]}" if len(token) > 8 else "…"
+        # Told each call's outcome ("ok" | "failing" | "rate_limited", detail), for /healthz; set by the app.
+        self.observe: Callable[[str, str | None], None] | None = None
+        # One gate for every thread using this session: requests wait while X-RateLimit-Remaining is nearly spent.
+        self.gate = RateGate(backend)
 
     def request(
         self,
@@ -174,10 +179,21 @@ class ApiSession:
             headers["Content-Type"] = self.media_type
         query = clean_params(params)
         while True:
+            ticket = self.gate.acquire(method, deadline - time.monotonic())  # RateLimited when past the budget
             started = time.monotonic()
-            resp = self._send(method, url, query, body, headers or None)
+            answer: requests.Response | None = None
+            try:
+                resp = answer = self._send(method, url, query, body, headers or None)
+            except errors.Unavailable as exc:
+                self._observed("failing", exc.message)
+                raise
+            finally:
+                self.gate.release(ticket, answer)
+            self._observed(*_reachability(resp.status_code, self.backend))
             elapsed = time.monotonic() - started
-            log.debug(
+            # Writes and failures at INFO (one line each, carrying the Slack request's id), reads at DEBUG.
+            log.log(
+                logging.DEBUG if method == "GET" and resp.status_code < 400 else logging.INFO,
                 "%s %s %s → %s in %.0f ms (key %s)",
                 self.backend,
                 method,
@@ -200,6 +216,7 @@ class ApiSession:
                         code=detail.code,
                     )
                 log.info("%s rate limit hit on %s %s; waiting %.1f s", self.backend, method, path, wait)
+                metrics.rate_limit_wait(self.backend, wait)
                 self.sleep(wait + random.uniform(0, 0.25))
                 continue
             return self._decode(method, resp)
@@ -207,11 +224,15 @@ class ApiSession:
     def _send(
         self, method: str, url: str, query: dict[str, Any], body: Any, headers: dict[str, str | None] | None
     ) -> requests.Response:
+        status, started = "connection_error", time.monotonic()  # for the latency histogram (bot/metrics.py)
         try:
-            return self.session.request(method, url, params=query, json=body, headers=headers, timeout=self.timeout)
+            resp = self.session.request(method, url, params=query, json=body, headers=headers, timeout=self.timeout)
+            status = str(resp.status_code)
+            return resp
         except requests.exceptions.ConnectTimeout as exc:
             raise errors.Unavailable(f"{self.backend} did not accept the connection", backend=self.backend) from exc
         except requests.exceptions.ReadTimeout as exc:
+            status = "timeout"
             raise errors.Unavailable(
                 f"{self.backend} did not answer within {self.timeout[1]:g} s",
                 ambiguous=method != "GET",
@@ -225,6 +246,8 @@ class ApiSession:
                 ambiguous=method != "GET" and not refused,
                 backend=self.backend,
             ) from exc
+        finally:
+            metrics.api_call(self.backend, method, url.removeprefix(self.base_url), status, time.monotonic() - started)
 
     def _decode(self, method: str, resp: requests.Response) -> Any:
         status = resp.status_code
@@ -255,5 +278,21 @@ class ApiSession:
             )
         raise errors.BackendError(message or f"{self.backend} answered {status}", **kw)
 
+    def _observed(self, state: str, detail: str | None) -> None:
+        if self.observe is not None:
+            try:
+                self.observe(state, detail)
+            except Exception:  # health bookkeeping must never fail a call
+                log.debug("health observer failed", exc_info=True)
+
     def close(self) -> None:
         self.session.close()
+
+
+def _reachability(status: int, backend: str) -> tuple[str, str | None]:
+    """What one answer says about the API being up: any answer below 500 is an API that works."""
+    if status == 429:
+        return "rate_limited", f"{backend} answered 429"
+    if status >= 500:
+        return "failing", f"{backend} answered {status}"
+    return "ok", None

@@ -118,3 +118,14 @@ def make_bot(tmp_path: Path, rootly: RootlyFake, slack: SlackFake):  # type: ign
 def bot(make_bot) -> Iterator[RunningBot]:  # type: ignore[no-untyped-def]
     with make_bot() as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the figures the guarantee tests measured (tests/guarantees.py), so CI's log shows them."""
+    from tests.guarantees import figures, table
+
+    if not figures():
+        return
+    terminalreporter.section("Guarantees")
+    for row in table():
+        terminalreporter.write_line(row)

@@ -5,7 +5,8 @@
   (``/usr/lib/postgresql/*/bin/initdb``), a throwaway cluster is made in a temporary directory and started on
   127.0.0.1 on a free port for the test session, then stopped and removed. ``initdb`` refuses to run as root, so
   as root the cluster belongs to the ``postgres`` user and its commands run through ``runuser``.
-* Otherwise PostgreSQL tests are skipped, saying why.
+* Otherwise PostgreSQL tests are skipped, saying why; under CI (``CI=true``, as ``.ci/run`` runs) they fail instead,
+  so a CI run cannot pass without having run them.
 
 Each test gets a database of its own (``CREATE DATABASE``), dropped afterwards, so tests cannot see each other's rows.
 """
@@ -88,24 +89,34 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """The URL of a PostgreSQL server's maintenance database; skips when none can be had."""
+    """The URL of a PostgreSQL server's maintenance database; skips (fails under CI) when none can be had."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install -e '.[test]' brings it)")
     configured = os.environ.get("TEST_POSTGRES_URL")
     if configured:
         yield configured
         return
     bindir = server_binaries()
     if bindir is None:
-        pytest.skip("PostgreSQL tests need TEST_POSTGRES_URL or the postgresql package (apt-get install postgresql)")
+        _unavailable("PostgreSQL tests need TEST_POSTGRES_URL or the postgresql package (apt-get install postgresql)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root, PostgreSQL's initdb needs runuser to switch to the postgres user")
+        _unavailable("running as root, PostgreSQL's initdb needs runuser to switch to the postgres user")
     cluster = Cluster(bindir)
     try:
         url = cluster.start()
     except (RuntimeError, KeyError, subprocess.TimeoutExpired) as exc:
         cluster.stop()
-        pytest.skip(f"could not start a throwaway PostgreSQL: {exc}")
+        _unavailable(f"could not start a throwaway PostgreSQL: {exc}")
     try:
         yield url
     finally:

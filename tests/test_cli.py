@@ -34,7 +34,8 @@ def test_check_says_everything_works(tmp_path: Path, rootly: RootlyFake, slack: 
     assert "✓ Slack: connected as @" in done.stdout
     assert "✓ Rootly: API key works" in done.stdout
     assert "✓ Database" in done.stdout and "Everything works." in done.stdout
-    assert [r.path for r in rootly.requests] == ["/v1/users/me"]
+    # the key, then whether it may read alerts and incidents (one item each); nothing is written
+    assert [r.path for r in rootly.requests] == ["/v1/users/me", "/v1/alerts", "/v1/incidents"]
 
 
 def test_check_names_what_does_not_work_without_showing_secrets(

@@ -26,6 +26,10 @@ DOCKERIGNORE = REPO / ".dockerignore"
 KNOWN_ENV = frozenset(v.name for v in VARIABLES)
 # Variables for the Python interpreter itself, not the bot: allowed in the image, and nothing else is.
 PYTHON_RUNTIME_ENV = frozenset({"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"})
+# The image's own: PATH puts the bot's virtual environment first.
+IMAGE_ENV = frozenset({"PATH"})
+VENV = "/opt/venv"
+INSTALL_SCRIPT = "deploy/install.sh"
 
 ROOT_USERS = {"root", "0"}
 
@@ -177,16 +181,30 @@ def test_base_images_are_slim_python_3_11_or_newer(instructions: list[Instructio
         assert (int(match.group(1)), int(match.group(2))) >= (3, 11), f"{image}: the bot needs Python 3.11+"
 
 
-def test_final_stage_installs_only_the_built_wheel(final: list[Instruction]) -> None:
+def test_final_stage_copies_only_the_virtualenv_from_the_builder(final: list[Instruction]) -> None:
     copies = [i for i in final if i.keyword in {"COPY", "ADD"}]
     assert copies, "the final stage copies nothing from the builder"
     for ins in copies:
-        flags, _ = split_flags(ins.args)
+        flags, rest = split_flags(ins.args)
         assert "from" in flags, f"line {ins.line}: the final stage copies from the build context: {ins.args}"
+        assert rest.split() == [VENV, VENV], f"line {ins.line}: the final stage copies more than {VENV}"
     runs = " && ".join(i.args for i in final if i.keyword == "RUN")
-    assert re.search(r"pip install --no-cache-dir\b[^&]*\.whl", runs), "no 'pip install --no-cache-dir <wheel>'"
+    assert "pip " not in runs, "the final stage installs packages: everything comes in the builder's virtualenv"
     for tool in ("apt-get install", "apk add", "gcc", "build-essential", "git "):
         assert tool not in runs, f"the final stage installs build tools: {tool!r}"
+
+
+def test_builder_installs_the_lock_file_with_the_shared_script(instructions: list[Instruction]) -> None:
+    """The builder runs deploy/install.sh (what tests/test_container.py runs in a clean venv), nothing else."""
+    builder = stages(instructions)[0]
+    runs = [i.args for i in builder if i.keyword == "RUN"]
+    assert len(runs) == 1 and re.fullmatch(rf"PYTHON=python sh {INSTALL_SCRIPT} {VENV} /src", runs[0]), runs
+    copied = [split_flags(i.args)[1].split()[:-1] for i in builder if i.keyword == "COPY"]
+    sources = {src for group in copied for src in group}
+    assert {"pyproject.toml", "README.md", "requirements.lock", "bot", INSTALL_SCRIPT} <= sources, sources
+    script = (REPO / INSTALL_SCRIPT).read_text(encoding="utf-8")
+    assert "--require-hashes" in script and "--only-binary=:all:" in script and "--without-pip" in script
+    assert "--no-deps" in script
 
 
 def test_runs_as_non_root_user_bot(final: list[Instruction]) -> None:
@@ -225,8 +243,9 @@ def test_every_env_is_a_known_variable(final: list[Instruction]) -> None:
     for ins in final:
         if ins.keyword == "ENV":
             env.update(env_names(ins.args))
-    unknown = sorted(set(env) - KNOWN_ENV - PYTHON_RUNTIME_ENV)
+    unknown = sorted(set(env) - KNOWN_ENV - PYTHON_RUNTIME_ENV - IMAGE_ENV)
     assert unknown == [], f"ENV sets variables the bot does not know: {unknown}"
+    assert env.get("PATH", "").startswith(f"{VENV}/bin:"), "the virtualenv must come first on PATH"
     assert env.get("PYTHONUNBUFFERED") == "1"
     assert env.get("DATABASE_URL") == "sqlite:////data/rootly-bot.db"
     exposed = [p.split("/")[0] for i in final if i.keyword == "EXPOSE" for p in i.args.split()]
@@ -250,7 +269,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
         assert needed in entries, f".dockerignore lacks {needed}"
     assert entries & {"*.db", "**/*.db"}, ".dockerignore lacks *.db"
     assert entries & {".pytest_cache", "**/.pytest_cache"}, ".dockerignore lacks test caches"
-    for needed_by_build in ("bot", "pyproject.toml", "README.md", "*", "**"):
+    for needed_by_build in ("bot", "pyproject.toml", "README.md", "requirements.lock", "deploy", "*", "**"):
         assert needed_by_build not in entries, f".dockerignore excludes {needed_by_build}, which the build needs"
 
 

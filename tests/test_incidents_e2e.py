@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -503,14 +504,15 @@ def test_a_scripted_422_naming_a_field(bot: RunningBot, rootly: RootlyFake, slac
 
 @pytest.mark.parametrize(
     ("reply", "said"),
-    [(RootlyFake.unavailable(503), "not answering"), (RootlyFake.rate_limited(30), "rate limiting")],
+    # Built when the test runs: a 429's X-RateLimit-Reset is a moment in time.
+    [(lambda: RootlyFake.unavailable(503), "not answering"), (lambda: RootlyFake.rate_limited(30), "rate limiting")],
 )
 def test_an_outage_or_rate_limit_on_submit_keeps_everything_typed(
-    bot: RunningBot, rootly: RootlyFake, slack: SlackFake, reply: Reply, said: str
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake, reply: Callable[[], Reply], said: str
 ) -> None:
     bot.sender.slash("incident Outage test")
     view = form(slack)
-    rootly.script("POST", r"^/v1/incidents$", reply)
+    rootly.script("POST", r"^/v1/incidents$", reply())
     answer = bot.sender.submit_view(view, values("Outage test", summary="typed with care")).json()
     assert answer["response_action"] == "errors"
     message = answer["errors"][Block.INCIDENT_TITLE]
@@ -603,3 +605,13 @@ def test_with_rootly_slow_the_modal_still_opens_inside_the_trigger_window(
     assert answer["response_action"] == "update" and "Declaring" in text_of(answer["view"])
     wait_until(lambda: any("INC-1" in text_of(c["view"]) for c in slack.calls("views.update")))
     assert len(rootly.incidents) == 1
+    rootly.latency = 0
+    wait_until(lambda: "1 message of this thread copied" in text_of(slack.calls("views.update")[-1]["view"]))
+
+
+def test_an_expired_trigger_is_explained(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+    slack.fail("views.open", "expired_trigger_id")
+    bot.sender.slash("incident Too late")
+    [said] = slack.wait_responses(1)
+    assert "3 s" in said["text"] and said["response_type"] == "ephemeral"
+    assert created(rootly) == []

@@ -10,7 +10,18 @@ from __future__ import annotations
 import logging
 
 from bot import errors
-from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
+from bot.domain import (
+    Alert,
+    AlertChanges,
+    AlertEdit,
+    AlertFilters,
+    AlertPage,
+    Backend,
+    Note,
+    Person,
+    Triggered,
+    TriggerRequest,
+)
 from bot.ilert.client import IlertClient
 
 log = logging.getLogger(__name__)
@@ -77,6 +88,9 @@ class IlertBackend:
 
     def escalate(self, alert_id: str) -> Alert:
         raise errors.Unsupported("escalating ilert alerts is not supported here", backend="ilert")
+
+    def edit(self, alert: Alert, edit: AlertEdit, names: dict[str, str]) -> tuple[Alert, list[str]]:
+        raise errors.Unsupported("ilert alerts cannot be edited from here: open the alert in ilert", backend="ilert")
 
     def update(self, alert: Alert, changes: AlertChanges) -> tuple[Alert, list[str]]:
         raise errors.Unsupported("ilert alerts cannot be edited from here: open the alert in ilert", backend="ilert")

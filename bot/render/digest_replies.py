@@ -24,9 +24,10 @@ def _msg(text: str, context: str | None = None) -> dict[str, Any]:
 
 
 def next_words(next_due: datetime | None, zone: str, now: datetime) -> str:
+    """When the next digest is due, on the clock of the digest's (the channel's) zone."""
     if next_due is None:
-        return "no digest is due again under this schedule"
-    return f"next digest {local_words(next_due, zone)} ({until_words(next_due - now)})"
+        return "none, under this schedule"
+    return f"{local_words(next_due, zone)} ({until_words(next_due - now)})"
 
 
 def understood(sub: DigestSubscription) -> str:
@@ -41,9 +42,9 @@ def understood(sub: DigestSubscription) -> str:
 def subscribed(sub: DigestSubscription, next_due: datetime | None, now: datetime, *, existing: bool) -> dict[str, Any]:
     when = next_words(next_due, sub.schedule.timezone, now)
     if existing:
-        head = f"<#{sub.channel}> already has this digest, *#{sub.id}*: {understood(sub)}. The {when}."
+        head = f"<#{sub.channel}> already has this digest, *#{sub.id}*: {understood(sub)}. Next digest: {when}."
     else:
-        head = f"📬 Digest *#{sub.id}* for <#{sub.channel}>: {understood(sub)}.\n⏰ The {when}."
+        head = f"📬 Digest *#{sub.id}* for <#{sub.channel}>: {understood(sub)}.\n⏰ Next digest: {when}."
     return _msg(
         head,
         f"Set up by <@{sub.created_by}>. `/rootly digest list` shows this channel's digests;"
@@ -72,7 +73,7 @@ def listing(
         text = f"<#{channel}> has no digests (its time zone: {zone}). `/rootly digest daily 09:00` starts one."
     else:
         lines = [
-            f"• *#{s.id}* {understood(s)} — {next_words(next_due.get(s.id), s.schedule.timezone, now)}"
+            f"• *#{s.id}* {understood(s)} — next digest: {next_words(next_due.get(s.id), s.schedule.timezone, now)}"
             for s in here[:LIST_MAX]
         ]
         more = f"\n…and {len(here) - LIST_MAX} more" if len(here) > LIST_MAX else ""

@@ -140,7 +140,7 @@ def incident_form(
     )
     add(InputBlock(block_id=Block.INCIDENT_SUMMARY.value, label="Summary", element=summary, optional=True))
     for spec in FIELDS:
-        element = _picker(spec, pickers[spec.kind], values.picked.get(spec.kind, ()))
+        element = picker_element(spec, pickers[spec.kind], values.picked.get(spec.kind, ()))
         if element is not None:
             failed = pickers[spec.kind].failed
             hint = f"Rootly did not answer; type to search its {spec.label.lower()}." if failed else None
@@ -194,7 +194,8 @@ def incident_form(
     return view.to_dict()
 
 
-def _picker(spec: Field, picker: Picker, picked: tuple[Choice, ...]) -> BlockElement | None:
+def picker_element(spec: Field, picker: Picker, picked: tuple[Choice, ...]) -> BlockElement | None:
+    """A static select when the whole list fits, else one that searches Rootly as the person types."""
     placeholder = f"Choose {spec.label.lower()}" if not picker.searched else f"Search {spec.label.lower()}…"
     if picker.searched:
         initial = [option(c.value, c.label) for c in picked]

@@ -5,8 +5,19 @@ from __future__ import annotations
 import itertools
 
 from bot import errors
-from bot.domain import Alert, AlertChanges, AlertFilters, AlertPage, Backend, Note, Person, Triggered, TriggerRequest
-from bot.rootly.alert_edit import plan_update
+from bot.domain import (
+    Alert,
+    AlertChanges,
+    AlertEdit,
+    AlertFilters,
+    AlertPage,
+    Backend,
+    Note,
+    Person,
+    Triggered,
+    TriggerRequest,
+)
+from bot.rootly.alert_edit import plan_edit, plan_update
 from bot.rootly.client import RootlyClient
 
 # How many alerts an urgency-filtered list reads at most (10 pages of 100).
@@ -88,3 +99,10 @@ class RootlyBackend:
                 chosen = urgencies[0] if request.priority == "high" else urgencies[-1]
                 attributes["alert_urgency_id"] = chosen.id
         return Triggered(self.kind, request.key, self.client.create_alert(attributes))
+
+    def edit(self, alert: Alert, edit: AlertEdit, names: dict[str, str]) -> tuple[Alert, list[str]]:
+        """The edit form's values: PATCH what differs from the alert as it is now."""
+        attrs, said = plan_edit(alert, edit, names=names)
+        if not attrs:
+            return alert, []
+        return self.client.update_alert(alert.ref.id, attrs), said

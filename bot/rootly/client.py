@@ -66,9 +66,12 @@ class RootlyClient:
         """By UUID or short id: Rootly's ``GET /v1/alerts/{id}`` accepts both."""
         return mapping.alert(self.http.request("GET", f"/v1/alerts/{_segment(alert_id)}")["data"])
 
-    def list_alerts(self, filters: AlertFilters, *, limit: int = MAX_PAGE_SIZE) -> AlertPage:
-        """Up to ``limit`` alerts, newest first, with Rootly's total count for "and N more"."""
-        params = _filter_params(filters)
+    def list_alerts(
+        self, filters: AlertFilters, *, limit: int = MAX_PAGE_SIZE, include: tuple[str, ...] = ()
+    ) -> AlertPage:
+        """Up to ``limit`` alerts, newest first, with Rootly's total count for "and N more". ``include`` asks for
+        related data lists leave out (``responders``: who is on each alert, for the App Home)."""
+        params = _filter_params(filters) | {"include": ",".join(include)}
         alerts: list[Alert] = []
         total = 0
         for body in self.http.pages("/v1/alerts", params, page_size=min(limit, MAX_PAGE_SIZE)):
@@ -117,6 +120,17 @@ class RootlyClient:
                 if wanted in ((found.slug or "").lower(), found.name.lower()):
                     return found
         return None
+
+    def owned_services(self, user_id: str, *, max_pages: int = 5) -> list[Service]:
+        """Services whose owners include this Rootly user (``owner_user_ids``); the API cannot filter on owners, so
+        the first ``max_pages`` pages are read and matched here."""
+        owned: list[Service] = []
+        for body in self.http.pages("/v1/services", max_pages=max_pages):
+            for item in body.get("data") or ():
+                owners = (item.get("attributes") or {}).get("owner_user_ids") or ()
+                if str(user_id) in {str(owner) for owner in owners}:
+                    owned.append(mapping.service(item))
+        return owned
 
     def snooze_alert(self, alert_id: str, minutes: int) -> Alert:
         body = {"data": {"type": "alerts", "attributes": {"delay_minutes": int(minutes)}}}

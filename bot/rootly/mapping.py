@@ -42,6 +42,8 @@ def alert(resource: dict[str, Any]) -> Alert:
         for s in attrs.get("services") or ()
         if isinstance(s, dict)
     )
+    environments = _embedded(attrs, "environments", "environment_ids")
+    groups = _embedded(attrs, "groups", "group_ids")
     labels = tuple(
         (str(label.get("key")), str(label.get("value")))
         for label in attrs.get("labels") or ()
@@ -66,6 +68,8 @@ def alert(resource: dict[str, Any]) -> Alert:
         updated_at=parse_time(attrs.get("updated_at")),
         responders=tuple(person(r) for r in attrs.get("responders") or () if isinstance(r, dict)),
         noise=None if noise is None else noise == "noise",
+        environments=environments,
+        groups=groups,
     )
 
 
@@ -100,3 +104,17 @@ def urgency(resource: dict[str, Any]) -> Urgency:
 def service(resource: dict[str, Any]) -> Service:
     attrs = resource.get("attributes") or resource
     return Service(id=str(resource.get("id")), name=str(attrs.get("name") or ""), slug=attrs.get("slug"))
+
+
+def _embedded(attrs: dict[str, Any], key: str, ids_key: str) -> tuple[Service, ...]:
+    """Environments or teams on an alert; their ids come from the objects or, by position, from ``*_ids``."""
+    items = [i for i in attrs.get(key) or () if isinstance(i, dict)]
+    ids = [str(i) for i in attrs.get(ids_key) or ()]
+    return tuple(
+        Service(
+            id=str(item.get("id") or (ids[n] if n < len(ids) else item.get("slug") or item.get("name"))),
+            name=str(item.get("name") or ""),
+            slug=item.get("slug"),
+        )
+        for n, item in enumerate(items)
+    )

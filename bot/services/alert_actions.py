@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from bot import errors
 from bot.backends import AlertBackend, Backends
-from bot.domain import Actor, Alert, AlertChanges, AlertRef, Note
+from bot.domain import Actor, Alert, AlertChanges, AlertEdit, AlertRef, Note
 from bot.refs import ParsedRef
 from bot.services.people import People
 
@@ -174,6 +174,18 @@ class AlertActions:
         if not said:
             return ActionResult(Verb.UPDATE, alert, actor, _now(), done=False, warnings=("Nothing to change.",))
         warnings = self._attribute(backend, updated, actor, f"Updated in Slack by {actor.name}: {'; '.join(said)}")
+        return ActionResult(Verb.UPDATE, updated, actor, _now(), done=True, warnings=warnings, changes=tuple(said))
+
+    def edit(
+        self, ref: AlertRef, slack_user_id: str, edit: AlertEdit, names: dict[str, str], user_name: str | None = None
+    ) -> ActionResult:
+        """The edit form: read the alert as it is now, PATCH only what differs, note who did it."""
+        backend, alert = self._locate(ref)
+        actor = self.people.actor(slack_user_id, backend, user_name)
+        updated, said = backend.edit(alert, edit, names)
+        if not said:
+            return ActionResult(Verb.UPDATE, alert, actor, _now(), done=False, warnings=("Nothing to change.",))
+        warnings = self._attribute(backend, updated, actor, f"Edited in Slack by {actor.name}: {'; '.join(said)}")
         return ActionResult(Verb.UPDATE, updated, actor, _now(), done=True, warnings=warnings, changes=tuple(said))
 
     def _rootly_action(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot import errors
@@ -127,8 +129,28 @@ class ReliableActions:
 Notify = Callable[[dict[str, Any], "ActionResult | None", str | None], None]
 
 
+class Outcome(StrEnum):
+    LANDED = "landed"
+    LATER = "later"  # a transient failure: tried again with backoff
+    FINAL = "final"  # given up on, or refused for good; the person was told
+
+
+# How much earlier than the first attempt a note found on the alert may be and still be taken for this one (clock
+# skew between the bot and the backend); older notes with the same words are someone's earlier note, not this one.
+NOTE_CLOCK_SKEW = timedelta(minutes=5)
+
+
 class OutboxDelivery:
-    """Delivers due outbox items with backoff; tells the person when each lands or finally fails, and why."""
+    """Delivers due outbox items with backoff; tells the person when each lands or finally fails, and why.
+
+    ``actions`` must not claim against double clicks: an item is the continuation of a click that already holds
+    that claim, and claiming again would take the item for a second click and drop it.
+
+    One pass leases and attempts one item at a time. The first transient failure of a backend stops the pass from
+    trying that backend's other items (one probe per pass during an outage, not a burst), and the first item that
+    lands makes every waiting item due at once, so a recovered backend gets its backlog within one pass instead of
+    after each item's own backoff.
+    """
 
     def __init__(
         self,
@@ -139,6 +161,8 @@ class OutboxDelivery:
         *,
         give_up_after: timedelta = timedelta(hours=24),
         max_delay: float = 300.0,
+        pass_budget: float = 30.0,
+        lease_seconds: float = 120.0,
     ) -> None:
         self.store = store
         self.actions = actions
@@ -146,23 +170,39 @@ class OutboxDelivery:
         self.notify = notify
         self.give_up_after = give_up_after
         self.max_delay = max_delay
+        self.pass_budget = pass_budget
+        self.lease_seconds = lease_seconds
 
     def deliver_due(self) -> int:
         """One pass over what is due; returns how many items landed."""
         landed = 0
-        for item in self.store.lease_due():
-            landed += self._deliver(item)
+        expedited = False
+        down: set[str] = set()
+        deadline = time.monotonic() + self.pass_budget
+        while time.monotonic() < deadline:
+            item = self.store.lease_next(lease_seconds=self.lease_seconds, skip=down)
+            if item is None:
+                break
+            outcome = self._deliver(item)
+            if outcome is Outcome.LANDED:
+                landed += 1
+                if not expedited:
+                    expedited = True
+                    self.store.expedite()
+            elif outcome is Outcome.LATER:
+                down.add(item.backend)
         return landed
 
-    def _deliver(self, item: OutboxItem) -> int:
+    def _deliver(self, item: OutboxItem) -> Outcome:
         payload = item.payload
         user, name = payload.get("slack_user_id") or "", payload.get("user_name")
+        lease = item.lease_until
         try:
             target = decode_target(item.target)
-            if item.kind == Verb.NOTE and item.check_first and self._note_landed(target, payload.get("text") or ""):
-                self.store.delivered(item.id)
-                self.notify(payload, None, None)
-                return 1
+            if item.kind == Verb.NOTE and item.check_first and self._note_landed(target, payload):
+                if self.store.delivered(item.id, lease):
+                    self.notify(payload, None, None)
+                return Outcome.LANDED
             if item.kind == Verb.NOTE:
                 result = self.actions.add_note(target, user, payload.get("text") or "", name)
             elif item.kind == Verb.ACKNOWLEDGE:
@@ -174,36 +214,55 @@ class OutboxDelivery:
         except TRANSIENT as exc:
             ambiguous = item.check_first or (isinstance(exc, errors.Unavailable) and exc.ambiguous)
             if datetime.now(UTC) - _aware(item.created_at) > self.give_up_after:
-                self.store.failed(item.id, exc.message)
-                self.notify(payload, None, f"it could not be delivered for {self.give_up_after}: {exc.message}")
-                return 0
+                if self.store.failed(item.id, exc.message, lease):
+                    self.notify(payload, None, f"it could not be delivered for {self.give_up_after}: {exc.message}")
+                return Outcome.FINAL
             delay = min(self.max_delay, 2.0 * 2 ** min(item.attempts, 10)) * random.uniform(0.5, 1.0)
             if isinstance(exc, errors.RateLimited) and exc.retry_after:
                 delay = max(delay, exc.retry_after)
-            self.store.retry_later(item.id, exc.message, delay, check_first=ambiguous)
-            return 0
+            self.store.retry_later(item.id, exc.message, delay, check_first=ambiguous, lease_until=lease)
+            return Outcome.LATER
         except errors.BackendError as exc:  # permanent: retrying cannot help
-            self.store.failed(item.id, exc.message)
-            self.notify(payload, None, exc.message)
-            return 0
+            if self.store.failed(item.id, exc.message, lease):
+                self.notify(payload, None, exc.message)
+            return Outcome.FINAL
         except Exception as exc:
             log.exception("outbox item %s failed unexpectedly", item.id)
-            self.store.failed(item.id, repr(exc)[:300])
-            self.notify(payload, None, "the bot hit an unexpected error")
-            return 0
-        self.store.delivered(item.id)
-        self.notify(payload, result, None)
-        return 1
+            if self.store.failed(item.id, repr(exc)[:300], lease):
+                self.notify(payload, None, "the bot hit an unexpected error")
+            return Outcome.FINAL
+        if self.store.delivered(item.id, lease):
+            self.notify(payload, result, None)
+        else:
+            log.warning("outbox item %s landed after its lease was taken over", item.id)
+        return Outcome.LANDED
 
-    def _note_landed(self, target: Target, text: str) -> bool:
-        """Did an earlier, unconfirmed attempt add this note? Then sending it again would duplicate it."""
-        wanted = text.strip()
+    def _note_landed(self, target: Target, payload: dict[str, Any]) -> bool:
+        """Did an earlier, unconfirmed attempt add this note? Then sending it again would duplicate it.
+
+        Only notes written since the first attempt count: the same words noted an hour earlier are another note,
+        and taking them for this one would lose what the person typed.
+        """
+        wanted = (payload.get("text") or "").strip()
+        queued = _parse_time(payload.get("queued_at"))
+        since = queued - NOTE_CLOCK_SKEW if queued else None
         if isinstance(target, AlertRef):
             backend, alert_id = self.backends.get(target.backend), target.id
         else:
             backend, alert = self.backends.find_alert(target)
             alert_id = alert.ref.id
-        return any(note.details.strip().startswith(wanted) for note in backend.notes(alert_id))
+        return any(
+            note.details.strip().startswith(wanted)
+            and (since is None or note.created_at is None or _aware(note.created_at) >= since)
+            for note in backend.notes(alert_id)
+        )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return _aware(datetime.fromisoformat(str(value))) if value else None
+    except ValueError:
+        return None
 
 
 def _aware(when: datetime) -> datetime:

@@ -63,19 +63,17 @@ class ThreadCopier:
         return timeline_entry(message, name, text, ENTRY_MAX)
 
     def copy(self, incident_id: str, messages: list[ThreadMessage], more: bool = False) -> ThreadCopy:
-        copied = failed = in_a_row = 0
+        """Each message as one event, oldest first; those not copied are counted as failed."""
+        copied = in_a_row = 0
         waited = 0.0
         for message in messages:
             outcome = self._add(incident_id, self.entry(message), waited)
             if isinstance(outcome, float):
-                waited = outcome
-                copied += 1
-                in_a_row = 0
+                waited, copied, in_a_row = outcome, copied + 1, 0
                 continue
-            failed += 1
             in_a_row += 1
             if outcome == "stop" or in_a_row >= _FAILURES_IN_A_ROW:
-                log.warning("stopped copying the thread to incident %s after %d failures", incident_id, failed)
+                log.warning("stopped copying to incident %s after %d failures in a row", incident_id, in_a_row)
                 break
         return ThreadCopy(copied=copied, total=len(messages), more=more, failed=len(messages) - copied)
 

@@ -17,6 +17,7 @@ from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import OverflowVerb, Stamp, parse_overflow_value
 from bot.services.alert_actions import ActionResult
 from bot.services.reliable import Origin, Queued
+from bot.slack import alert_edit
 from bot.slack.ids import Action, Block, Callback
 
 if TYPE_CHECKING:
@@ -68,9 +69,15 @@ def register(app: App, services: Services) -> None:
 
     def run(click: Click, respond: Respond, client: WebClient, act: Any) -> None:
         reply = ephemeral(respond)
-        services.work.submit(
-            lambda: finish(services, client, click, act(), reply), reply, subject=f"alert {click.ref.id}"
-        )
+
+        def job() -> dict[str, Any] | None:
+            result = act()
+            if isinstance(result, Queued):  # in the outbox: the message stays as it is until the action lands
+                return replies.queued(result)
+            finish(services, client, click, result, reply)
+            return None
+
+        services.work.submit(job, reply, subject=f"alert {click.ref.id}")
 
     @app.action(Action.ACKNOWLEDGE)
     def acknowledge(
@@ -106,7 +113,8 @@ def register(app: App, services: Services) -> None:
             return
         acts = services.actions
         if verb is OverflowVerb.EDIT:
-            ephemeral(respond)(**replies.problem("Editing alerts from Slack is not available yet: open it in Rootly."))
+            if click.trigger_id:
+                alert_edit.open_edit(services, client, ref, click.trigger_id, respond)
             return
         if verb.snooze_minutes:
             minutes = verb.snooze_minutes

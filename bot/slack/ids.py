@@ -19,6 +19,13 @@ class Action(StrEnum):
     SNOOZE = "alert.snooze"
     OPEN_IN_ROOTLY = "alert.open"
     NOTE_TEXT = "note.text"
+    EDIT_SUMMARY = "edit.summary"
+    EDIT_DESCRIPTION = "edit.description"
+    EDIT_URGENCY = "edit.urgency"
+    EDIT_SERVICES = "edit.services"
+    EDIT_ENVIRONMENTS = "edit.environments"
+    EDIT_TEAMS = "edit.teams"
+    EDIT_LABELS = "edit.labels"
     # the incident form; each field's action_id (options requests name the picker by it)
     INCIDENT_TITLE = "incident.title"
     INCIDENT_SUMMARY = "incident.summary"
@@ -39,6 +46,7 @@ class Callback(StrEnum):
 
     DECLARE_INCIDENT_SHORTCUT = "declare_incident"
     NOTE_MODAL = "alert_note_modal"
+    EDIT_MODAL = "alert_edit_modal"
     INCIDENT_MODAL = "incident_modal"
     INCIDENT_DECLARED_MODAL = "incident_declared_modal"  # "this thread already has an incident"
 
@@ -49,6 +57,13 @@ class Block(StrEnum):
     NOTE_INPUT = "note_input"
     ALERT_ACTIONS = "alert_actions"
     ALERT_SUMMARY = "alert_summary"
+    EDIT_SUMMARY = "edit_summary"
+    EDIT_DESCRIPTION = "edit_description"
+    EDIT_URGENCY = "edit_urgency"
+    EDIT_SERVICES = "edit_services"
+    EDIT_ENVIRONMENTS = "edit_environments"
+    EDIT_TEAMS = "edit_teams"
+    EDIT_LABELS = "edit_labels"
     INCIDENT_TITLE = "incident_title"
     INCIDENT_SUMMARY = "incident_summary"
     INCIDENT_SEVERITY = "incident_severity"
@@ -74,4 +89,5 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "mpim:history",
     "channels:read",
     "groups:read",
+    "usergroups:read",  # POLICY_RESOLVE / POLICY_DECLARE name user groups; membership comes from Slack
 )

@@ -5,11 +5,16 @@ opens the modal at once (its loading state, unless everything it needs is cached
 ``views.update`` when Rootly has answered. A submission waits for Rootly for :data:`SUBMIT_WAIT` seconds so that
 a refusal can be shown next to its field (``response_action: errors``, keeping everything typed); when Rootly is
 slower the modal shows progress and is updated with the outcome. Listeners never raise after acking.
+
+``views.open`` is called on the request thread, not handed to the work pool: the pool may be busy with slow Rootly
+calls, and a modal opened after the 3-second trigger window is not opened at all. It costs the acknowledgement one
+Slack round trip (milliseconds; ``python -m bench.incident_modal`` measures both).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -145,7 +150,8 @@ def open_from_message(services: Services, client: WebClient, body: dict[str, Any
         return
     message = thread_message(raw)
     meta = Meta(Source(Origin.MESSAGE, channel=channel, thread_ts=str(raw.get("thread_ts") or ts)))
-    opened = _open(client, trigger, incident_modal.loading_modal(), None)
+    respond = Respond(response_url=body["response_url"]) if body.get("response_url") else None
+    opened = _open(client, trigger, incident_modal.loading_modal(), respond)
     if opened is not None:
         services.work.call(
             lambda: fill(declarations, client, opened, meta, lambda: declarations.prefill_message(channel, message))
@@ -181,7 +187,25 @@ def fill(
     meta: Meta,
     prefill: Callable[[], Prefill],
 ) -> None:
-    """Replace the loading view: the existing incident when this thread or alert has one, else the form."""
+    """Replace the loading view: the existing incident when this thread or alert has one, else the form. Whatever
+    goes wrong, the loading view is replaced: a modal left "loading" forever would be worse than an error.
+    """
+    try:
+        _fill(declarations, client, opened, meta, prefill)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("could not prepare the incident form (reference %s)", reference)
+        text = f"Something went wrong on the bot's side while preparing the form (reference `{reference}`). Try again."
+        _update(client, opened.get("id"), incident_modal.problem_modal(text))
+
+
+def _fill(
+    declarations: IncidentDeclarations,
+    client: WebClient,
+    opened: dict[str, Any],
+    meta: Meta,
+    prefill: Callable[[], Prefill],
+) -> None:
     view_id, view_hash = opened.get("id"), opened.get("hash")
     existing = declarations.existing(meta.source)
     if existing is not None:

@@ -1,5 +1,5 @@
 """Telling a person, later, how a queued action went: through the response URL while it is still valid (Slack
-keeps it for 30 minutes), else as an ephemeral message in the channel where they asked."""
+keeps it for 30 minutes), else as an ephemeral message in the channel where they asked, else as a DM."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ class OutboxNotifier:
         if user and channel:
             try:
                 self.client.chat_postEphemeral(channel=channel, user=user, **message)
+                return
+            except Exception:
+                log.info("no ephemeral message to %s in %s; sending a DM", user, channel, exc_info=True)
+        if user:
+            try:  # the bot left the channel, or it was a modal with no channel: a DM always reaches the person
+                self.client.chat_postMessage(channel=user, **message)
                 return
             except Exception:
                 log.warning("could not tell %s about a queued action", user, exc_info=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import errors
+from bot import errors, request_context
 from bot.refs import BadReference
 from bot.render import replies
 
@@ -60,7 +60,8 @@ class WorkPool:
         self, job: Callable[[], Message | None], reply: Reply, *, subject: str = "it", typed: str | None = None
     ) -> Future[None]:
         """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
-        return self._track(self._executor.submit(self._run, job, reply, subject, typed))
+        # Run in the submitter's context, so the job's log lines carry the Slack request's id (bot.request_context).
+        return self._track(self._executor.submit(request_context.carried(self._run), job, reply, subject, typed))
 
     def call(self, fn: Callable[[], Any]) -> Future[Any]:
         """Plain background work with no person waiting (errors are logged)."""
@@ -72,7 +73,7 @@ class WorkPool:
                 log.exception("background work failed")
                 return None
 
-        return self._track(self._executor.submit(run))
+        return self._track(self._executor.submit(request_context.carried(run)))
 
     def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
         try:

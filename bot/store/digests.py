@@ -65,7 +65,8 @@ class DigestRun:
 
 
 def utc(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    """Everything is stored in UTC: SQLite keeps a datetime's wall-clock fields and drops its zone (a slot in
+    Europe/Berlin would come back an hour off), and hands back naive datetimes."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -122,9 +123,9 @@ class DigestStore:
                     timezone=schedule.timezone,
                     filters=filters_to_json(filters),
                     empty=empty.value,
-                    anchor=schedule.anchor,
+                    anchor=utc(schedule.anchor) if schedule.anchor else None,
                     created_by=created_by,
-                    created_at=now,
+                    created_at=utc(now),
                 )
                 .returning(digest_subscriptions.c.id)
             ).scalar_one()
@@ -176,12 +177,12 @@ class DigestStore:
                     .values(
                         subscription_id=subscription_id,
                         slot_key=slot_key,
-                        slot_at=slot_at,
+                        slot_at=utc(slot_at),
                         status=RunStatus.CLAIMED.value,
                         owner=owner,
                         attempts=1,
-                        claimed_at=now,
-                        expires_at=now + timedelta(seconds=ttl),
+                        claimed_at=utc(now),
+                        expires_at=utc(now) + timedelta(seconds=ttl),
                     )
                     .returning(digest_runs.c.id)
                 ).scalar_one()

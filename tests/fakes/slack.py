@@ -242,7 +242,10 @@ class SlackFake(FakeServer):
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
         }
+        self._usergroups: dict[str, dict[str, Any]] = {}  # id → usergroup (users kept apart, as Slack does)
         self._users[self.bot_user_id] = {
             "id": self.bot_user_id,
             "team_id": self.team_id,
@@ -292,6 +295,28 @@ class SlackFake(FakeServer):
         with self._state:
             self._users[user_id] = user
         return copy.deepcopy(user)
+
+    def add_usergroup(self, group_id: str, handle: str, users: Iterable[str], name: str | None = None) -> None:
+        """A user group (``S…``), for usergroups.list / usergroups.users.list; replaces one with the same id."""
+        with self._state:
+            self._usergroups[group_id] = {
+                "id": group_id,
+                "team_id": self.team_id,
+                "is_usergroup": True,
+                "name": name or handle.title(),
+                "description": "",
+                "handle": handle,
+                "is_external": False,
+                "date_create": _TS_EPOCH,
+                "date_update": _TS_EPOCH,
+                "date_delete": 0,
+                "auto_type": None,
+                "created_by": "U0ADMIN",
+                "updated_by": "U0ADMIN",
+                "deleted_by": None,
+                "prefs": {"channels": [], "groups": []},
+                "users": list(users),
+            }
 
     def add_channel(self, channel_id: str, name: str, is_private: bool = False) -> None:
         """Name a channel (any id works without this; this sets the name and privacy conversations.info shows)."""
@@ -454,6 +479,8 @@ class SlackFake(FakeServer):
             "conversations.history": f"{kind}:history",
             "conversations.info": f"{kind}:read",
             "conversations.join": "channels:join",
+            "usergroups.list": "usergroups:read",
+            "usergroups.users.list": "usergroups:read",
         }.get(method)
 
     def _handle_response_url(self, req: Recorded, key: str) -> Reply:
@@ -861,6 +888,21 @@ class SlackFake(FakeServer):
         if not channel:
             return _err("channel_not_found")
         return {"ok": True, "channel": self._channel_info(channel)}
+
+    def _usergroups_list(self, params: Params) -> dict[str, Any]:
+        with_users = str(params.get("include_users")).lower() in ("1", "true")
+        groups = []
+        for group in self._usergroups.values():
+            shown = {k: v for k, v in copy.deepcopy(group).items() if k != "users" or with_users}
+            shown["user_count"] = len(group["users"])
+            groups.append(shown)
+        return {"ok": True, "usergroups": groups}
+
+    def _usergroups_users_list(self, params: Params) -> dict[str, Any]:
+        group = self._usergroups.get(str(params.get("usergroup") or ""))
+        if group is None:
+            return _err("no_such_subteam")
+        return {"ok": True, "users": list(group["users"])}
 
     def _conversations_join(self, params: Params) -> dict[str, Any]:
         channel = str(params.get("channel") or "")

@@ -1,0 +1,89 @@
+"""Requests Slack sends more than once are handled once: verified, replayed and retried requests.
+
+- Before Bolt parses anything, :class:`SlackGate` checks the signature and its 5-minute window, then refuses a
+  signature it has already accepted: Slack signs every request it sends afresh, so the same signature twice is a
+  replay (a captured request sent again inside the window), and a replayed ``/rootly note`` must not add a note.
+- Events API deliveries are retried by Slack (``X-Slack-Retry-Num``: when the first answer was slow, failed or
+  lost) with the same ``event_id``: the first delivery of an id is handled, later ones are answered 200 at once.
+  If the first handling fails, the id is forgotten (see :func:`bot.slack.failures.answer`) so a retry can do it.
+
+Both keys live in the database (:class:`~bot.store.seen.SeenStore`), so they hold across replicas. If the database
+cannot be written the request is let through: its signature and window were verified, and refusing every request
+while the database is full would take the bot down for a defence in depth.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.store.seen import SLACK_EVENT, SLACK_SIGNATURE, SeenStore
+
+log = logging.getLogger(__name__)
+
+# Slack retries an event three times within about five minutes; replays outside the 5-minute window fail anyway.
+KEEP_EVENTS = timedelta(hours=1)
+KEEP_SIGNATURES = timedelta(minutes=10)
+
+
+class SlackGate:
+    """Signature, window and replay, checked on the raw body before anything reads it."""
+
+    def __init__(self, signing_secret: str, first: Callable[[str], bool]) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
+        self.first = first
+
+    def admit(self, timestamp: str | None, signature: str | None, body: bytes) -> bool:
+        if not timestamp or not signature:
+            return False
+        try:
+            valid = self.verifier.is_valid(body, timestamp, signature)
+        except Exception:  # a malformed timestamp header
+            return False
+        if not valid:
+            return False
+        try:
+            fresh = self.first(SLACK_SIGNATURE + signature[:100])
+        except Exception:
+            log.warning("replay check unavailable (database); letting a verified request through", exc_info=True)
+            return True
+        if not fresh:
+            log.warning("refused a replayed Slack request (signature already used)")
+        return fresh
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    """The dedupe key of an Events API delivery, or None for any other request."""
+    if body.get("type") != "event_callback":
+        return None
+    event_id = body.get("event_id")
+    return f"{SLACK_EVENT}{event_id}" if isinstance(event_id, str) and event_id else None
+
+
+def register(app: App, seen: SeenStore) -> None:
+    @app.use
+    def once_per_event(body: dict[str, Any], request: BoltRequest, next_: Callable[[], None]) -> BoltResponse | None:
+        key = event_key(body)
+        if key is None:
+            return next_()
+        try:
+            first = seen.first(key)
+        except Exception:
+            log.warning("event dedupe unavailable (database); handling %s", key, exc_info=True)
+            first = True
+        if first:
+            return next_()
+        retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+        reason = (request.headers.get("x-slack-retry-reason") or ["?"])[0]
+        log.info("Slack event %s delivered again (retry %s, %s): already handled", key, retry, reason)
+        return BoltResponse(status=200, body="")
+
+
+def prune(seen: SeenStore) -> None:
+    seen.prune(SLACK_EVENT, KEEP_EVENTS)
+    seen.prune(SLACK_SIGNATURE, KEEP_SIGNATURES)
