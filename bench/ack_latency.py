@@ -42,13 +42,14 @@ from urllib.parse import urlencode
 
 from bench.bare_app import Wsgi, bare_wsgi, build_bare_app, cli_threads
 from bench.fakes_process import BOT_TOKEN, ROOTLY_TOKEN, FakeConfig, Fakes, start_fakes
+from bot.cli import SHUTDOWN_GRACE
 from bot.config import VARIABLES
 from tests.slack_requests import SLASH_COMMAND, sign
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 SLACK_DEADLINE = 3.0  # Slack shows "operation_timeout" when the ack takes longer than this
 TARGET_RATIO = 1.5
-STOP_GRACE = 20.0  # seconds a server gets to exit after SIGTERM before SIGKILL
+STOP_GRACE = SHUTDOWN_GRACE + 5.0  # seconds a server gets to exit after SIGTERM (the bot drains first) before SIGKILL
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = "/slack/events"
 KINDS = ("slash ack", "slash note", "button")
@@ -477,6 +478,7 @@ def evidence(log_text: str) -> dict[str, Any]:
         "bolt 'Unhandled request' warnings": log_text.count("Unhandled request"),
         "listeners that did not ack": log_text.count("didn't call ack()"),
         "errors logged": len(re.findall(r" ERROR ", log_text)),
+        "urllib3 'pool is full' warnings": log_text.count("Connection pool is full"),
     }
 
 

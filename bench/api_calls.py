@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,18 @@ def actions(h: Harness) -> list[tuple[str, Callable[[str], Any]]]:
 
         return run
 
+    def clicks_at_once(user: str) -> Any:
+        """Five Acknowledge clicks by one person arriving together (a busy channel): one lookup, not five."""
+        messages = [h.posted(h.alert()) for _ in range(5)]
+
+        def run() -> None:
+            with ThreadPoolExecutor(max_workers=5) as pool:
+                for message in messages:
+                    ref = alert_of(message)
+                    pool.submit(h.sender.click, Action.ACKNOWLEDGE, f"rootly:{ref}", user=user, message=message)
+
+        return run
+
     def alerts_list(user: str) -> Any:
         return lambda: h.sender.slash("alerts", user_id=user)
 
@@ -187,6 +200,7 @@ def actions(h: Harness) -> list[tuple[str, Callable[[str], Any]]]:
         ("Resolve button", button(Action.RESOLVE)),
         ("Add note button + modal", note_button),
         ("Snooze menu (1 h)", button(Action.SNOOZE, "snooze:60|rootly:{}", selected=True)),
+        ("5 Acknowledge clicks at once", clicks_at_once),
         ("/rootly alerts", alerts_list),
         ("feed post (webhook)", feed_post),
         ("/rootly incident + submit", incident),

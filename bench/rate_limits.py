@@ -127,6 +127,8 @@ def run(args: argparse.Namespace, fakes: Fakes, workdir: Path, paced: bool) -> N
     counted = f"{len(writes)} writes, {len(reads)} reads counted"
     print(f"  Rootly calls: {len(rootly)} ({counted}); 429s answered: {len(limited)}")
     print(f"  most writes counted in any {WINDOW:g} s: {max_in_window(writes, WINDOW)} (limit {args.limit})")
+    lookups = sum(1 for c in rootly if c.name.startswith("GET /v1/users"))
+    print(f"  Rootly user lookups: {lookups} for {len(fakes.users)} people")
     print(f"  {'outcome':<38} " + " ".join(f"{k:>10}" for k in KINDS) + f" {'all':>6}")
     for name in OUTCOMES:
         if outcomes[name]:
@@ -139,6 +141,8 @@ def run(args: argparse.Namespace, fakes: Fakes, workdir: Path, paced: bool) -> N
     log_text = server.log_text()
     paced_lines, waited_out = log_text.count("rate limit nearly used"), log_text.count("rate limit hit")
     dropped = log_text.count("attribution note on")
+    if pool_full := log_text.count("Connection pool is full"):
+        print(f"  bot log: urllib3 'Connection pool is full' {pool_full}×")
     print(f"  bot log: {paced_lines} 'rate limit nearly used', {waited_out} '429 … waiting', {dropped} notes dropped")
     verdict = "PASS" if not limited and done == args.actions else "FAIL"
     print(f"  target: paced, no 429 storm, nothing lost: {len(limited)} 429s, {done}/{args.actions} landed {verdict}")

@@ -273,7 +273,9 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     )
     request_log.register(bolt)  # first: one line per verified request, whatever later middleware decides
     guards.register(bolt, seen)
-    policy_gate.register(bolt, policy, work)
+    policy_gate.register(
+        bolt, policy, work, lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks)
+    )
     home_tab.register(bolt, services)  # before actions: its clicks on the Home tab are matched first
     commands.register(bolt, services)
     actions.register(bolt, services)

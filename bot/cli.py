@@ -67,7 +67,7 @@ def run(settings: Settings) -> int:
     else:
         from waitress.server import create_server
 
-        from bot.web import make_wsgi
+        from bot.web import MAX_BODY_BYTES, make_wsgi
 
         server = create_server(
             make_wsgi(bot),
@@ -78,6 +78,8 @@ def run(settings: Settings) -> int:
             connection_limit=1000,
             channel_timeout=60,
             ident="rootly-bot",
+            # Bodies over the app's bound are refused by waitress itself, chunked ones included, before buffering.
+            max_request_body_size=MAX_BODY_BYTES,
         )
         log.info(
             "rootly-bot listening on http://%s:%s (POST /slack/events, GET /healthz)", settings.host, settings.port

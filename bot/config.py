@@ -273,7 +273,7 @@ def _with_slash(value: str) -> str:
 
 def env_example() -> str:
     """The text of ``.env.example``, generated so it lists every variable (tests keep the file in step)."""
-    lines = ["# rootly-chatops configuration. Copy to .env and fill in; every variable is documented in README.md.", ""]
+    lines = ["# rootly-chatops configuration. Copy to .env and fill in; docs/configuration.md explains each.", ""]
     for v in VARIABLES:
         lines.append(f"# {v.help}")
         lines.append(f"{v.name}={'' if v.secret or v.default is None else v.default}")

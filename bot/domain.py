@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,9 @@ class AlertStatus(StrEnum):
             return cls.UNKNOWN
 
 
+_ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 @dataclass(frozen=True)
 class AlertRef:
     """Which alert, on which backend: what buttons carry as ``backend:id``."""
@@ -42,9 +46,10 @@ class AlertRef:
 
     @classmethod
     def decode(cls, value: str) -> AlertRef:
+        """Raises ValueError for anything the bot did not render: alert ids are uuids, short ids or numbers."""
         backend, sep, alert_id = value.partition(":")
-        if not sep or not alert_id:
-            raise ValueError(f"not an alert reference: {value!r}")
+        if not sep or not _ALERT_ID.fullmatch(alert_id):
+            raise ValueError(f"not an alert reference: {value[:100]!r}")
         return cls(Backend(backend), alert_id)
 
 

@@ -201,7 +201,11 @@ def serve(port: int, host: str = "0.0.0.0") -> Callable[[], None] | None:
         return None
     from prometheus_client import start_http_server
 
-    server, thread = start_http_server(port, addr=host)
+    try:
+        server, thread = start_http_server(port, addr=host)
+    except OSError as exc:  # the port is taken: the bot's work matters more than its metrics
+        log.error("cannot serve /metrics on port %s (%s); running without metrics", port, exc)
+        return None
     log.info("metrics on http://%s:%s/metrics", host, port)
 
     def stop() -> None:

@@ -23,7 +23,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import metrics, request_context
 from bot.app import BotApp
-from bot.slack.guards import SlackGate
+from bot.slack.guards import SlackGate, malformed
 from bot.store.seen import SeenStore
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,13 @@ def make_wsgi(bot: BotApp) -> Callable[[dict[str, Any], StartResponse], Iterable
             if not signed:
                 log.warning("refused a request to /slack/events: bad, stale or replayed signature")
                 return _reply(start_response, "401 Unauthorized", {"error": "invalid request"})
+            problem = malformed(body, environ.get("CONTENT_TYPE"))
+            if problem is not None:
+                log.warning("refused a signed Slack request of the wrong shape: %s", problem)
+                return _reply(start_response, "400 Bad Request", {"error": "malformed request"})
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            return slack(environ, start_response)
+            return _bolt(slack, environ, start_response)
         if path == "/rootly/webhooks":
             if method != "POST":
                 return _reply(start_response, "405 Method Not Allowed", {"error": "POST only"})
@@ -115,6 +119,24 @@ def make_wsgi(bot: BotApp) -> Callable[[dict[str, Any], StartResponse], Iterable
         return request_context.in_new_request(app, environ, start_response)
 
     return with_request_id
+
+
+def _bolt(slack: SlackRequestHandler, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Bolt's adapter parses the body before any listener runs and raises on bytes that are not the form or JSON
+    they claim to be (signed, so from Slack or whoever holds the secret): that is a bad request, not a 500."""
+    started: list[bool] = []
+
+    def recording(*args: Any) -> Any:
+        started.append(True)
+        return start_response(*args)
+
+    try:
+        return slack(environ, recording)
+    except Exception as exc:
+        if started:
+            raise
+        log.warning("refused a signed Slack request Bolt could not read: %s", type(exc).__name__)
+        return _reply(start_response, "400 Bad Request", {"error": "malformed request"})
 
 
 def _outbox(bot: BotApp) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Sizes come from the environment so CI stays fast and a person can reproduce the 
 - ``GUARANTEE_OUTAGE_SECONDS`` (default 5; the issue's figure is 30): how long Rootly answers 503.
 - ``GUARANTEE_ACTIONS`` (default 200): notes and acknowledgements sent during the in-process outage.
 - ``GUARANTEE_RESTART_ACTIONS`` (default 60): the same through a bot process killed with SIGKILL mid-outage.
-- ``GUARANTEE_FUZZ_EXAMPLES`` (default 60): hypothesis examples per fuzzed surface.
+- ``GUARANTEE_FUZZ_EXAMPLES`` (default 100): hypothesis examples per fuzzed surface.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 OUTAGE_SECONDS = float(os.environ.get("GUARANTEE_OUTAGE_SECONDS", "5"))
 ACTIONS = int(os.environ.get("GUARANTEE_ACTIONS", "200"))
 RESTART_ACTIONS = int(os.environ.get("GUARANTEE_RESTART_ACTIONS", "60"))
-FUZZ_EXAMPLES = int(os.environ.get("GUARANTEE_FUZZ_EXAMPLES", "60"))
+FUZZ_EXAMPLES = int(os.environ.get("GUARANTEE_FUZZ_EXAMPLES", "100"))
 
 
 @dataclass(frozen=True)

@@ -42,12 +42,14 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
 class SlackSender:
     """Posts to the bot's ``/slack/events`` the way Slack does."""
 
+    # Every (second, body) signed by any sender: replicas share one database, and with it the memory of signatures.
+    _signed: set[tuple[int, str]] = set()  # noqa: RUF012 - shared on purpose
+    _lock = threading.Lock()
+
     def __init__(self, events_url: str, signing_secret: str, response_url: str) -> None:
         self.events_url = events_url
         self.signing_secret = signing_secret
         self.response_url = response_url
-        self._signed: set[tuple[int, str]] = set()
-        self._lock = threading.Lock()
 
     def _fresh_timestamp(self, body: bytes) -> int:
         """Now, or a second earlier for each identical body already signed at that second.

@@ -342,7 +342,7 @@ def test_window_starts_at_the_last_digest(database_url: str) -> None:
         clock.now = T0 + timedelta(minutes=minute)
         assert digests.run_due(sub_id) is Outcome.POSTED
     second = poster.posts[1][1]["blocks"][1]["elements"][0]["text"]
-    assert f"since the last digest (<!date^{int((T0 + timedelta(minutes=1)).timestamp())}^" in second
+    assert f"0 new since <!date^{int((T0 + timedelta(minutes=1)).timestamp())}^" in second
 
 
 @pytest.mark.parametrize(

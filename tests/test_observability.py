@@ -261,6 +261,7 @@ def test_metrics_on_their_own_port_for_socket_mode() -> None:
         metrics.action("note", "queued")
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'rootly_bot_actions_total{kind="note",outcome="queued"}' in text
+        assert metrics.serve(port, host="127.0.0.1") is None  # taken: logged, and the bot goes on without
     finally:
         stop()
     assert metrics.serve(0) is None
@@ -280,3 +281,95 @@ def test_metrics_on_their_own_port_for_socket_mode() -> None:
 )
 def test_api_endpoints_are_templated_so_labels_stay_bounded(path: str, label: str) -> None:
     assert metrics.endpoint(path) == label
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_digest_outcomes_are_counted_per_slot_and_per_take_over() -> None:
+    from bot.digest_jobs import DigestJobs
+    from bot.services.digests import Outcome
+
+    class Digests:
+        def run_due(self, subscription_id: int) -> Outcome:
+            return Outcome.SKIPPED
+
+        def recover(self) -> list[Outcome]:
+            return [Outcome.POSTED]
+
+        class store:  # the attribute the job reads
+            @staticmethod
+            def fingerprint() -> tuple[int, int]:
+                return (0, 0)
+
+    jobs = DigestJobs(None, Digests(), resync_seconds=30)  # type: ignore[arg-type]
+    jobs._fingerprint = (0, 0)
+    skipped, posted = (
+        sample("rootly_bot_digests_total", {"outcome": "skipped"}),
+        sample("rootly_bot_digests_total", {"outcome": "posted"}),
+    )
+    jobs._run(1)
+    jobs.resync()
+    assert sample("rootly_bot_digests_total", {"outcome": "skipped"}) == skipped + 1
+    assert sample("rootly_bot_digests_total", {"outcome": "posted"}) == posted + 1
+
+
+def test_action_outcomes_are_classified() -> None:
+    from bot import errors
+    from bot.refs import BadReference
+    from bot.services.metered import Metered, failure_of, outcome_of
+
+    class Service:
+        def snooze(self, fail: Exception | None = None) -> str:
+            if fail:
+                raise fail
+            return "ok"
+
+    metered = Metered(Service(), {"snooze": "snooze"})
+    before = sample("rootly_bot_actions_total", {"kind": "snooze", "outcome": "unavailable"})
+    with pytest.raises(errors.Unavailable):
+        metered.snooze(errors.Unavailable("down", backend="Rootly"))
+    assert sample("rootly_bot_actions_total", {"kind": "snooze", "outcome": "unavailable"}) == before + 1
+    assert failure_of(errors.RateLimited("slow", backend="Rootly")) == "rate_limited"
+    assert failure_of(BadReference("nope")) == "bad_reference"
+    assert failure_of(errors.BackendError("x", backend="Rootly")) == "backend_error"
+    assert failure_of(KeyError("bug")) == "error"
+    assert outcome_of(None) == "done"
+
+
+def test_socket_mode_gives_each_envelope_a_request_id_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slack_bolt import App
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.socket_mode import RequestIdSocketModeHandler
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(SocketModeHandler, "handle", lambda self, client, req: seen.append(request_context.current()))
+    app = App(token="xoxb-test", signing_secret="x", token_verification_enabled=False)
+    handler = RequestIdSocketModeHandler(app, "xapp-1-test")
+    try:
+        handler.handle(None, None)  # type: ignore[arg-type]
+        handler.handle(None, None)  # type: ignore[arg-type]
+    finally:
+        handler.client.close()
+    assert len(seen) == 2 and all(seen) and seen[0] != seen[1]
+    assert request_context.current() is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "block_actions", "user": [], "actions": {"x": 1}},
+        {"type": "view_submission", "view": ["not", "a", "dict"]},
+        {"type": "event_callback", "event": "app_home_opened"},
+        {"type": ["list"], "command": None},
+        {"command": {"x": 1}, "text": ["a"]},
+        [],
+    ],
+)
+def test_request_lines_survive_bodies_of_any_shape(body: Any) -> None:
+    kind, what, user = describe(body)
+    assert isinstance(kind, str) and isinstance(what, str) and isinstance(user, str)

@@ -182,7 +182,8 @@ class _Builder:
         self.size = 2  # "[" and "]"
         self.shown: set[AlertRef] = set()
         self.partial: set[tuple[str, str]] = set()  # groups shown with their own "+N more"
-        footer_reserve = OVERFLOW_JSON_MAX + _json_len(self._footer_links()) + 200
+        failures = _json_len(_failures_text(view.failures)) if view.failures else 0
+        footer_reserve = OVERFLOW_JSON_MAX + failures + _json_len(self._footer_links()) + 200
         self.limit = DIGEST_JSON_BUDGET - footer_reserve
         self.block_limit = MESSAGE_BLOCKS_MAX - 1  # the footer
         self.buttons = self._button_set()
@@ -289,7 +290,7 @@ class _Builder:
         parts = [f"Open at {slack_date(view.as_of)}"]
         if view.since is not None:
             new = sum(1 for a in view.alerts if view.since <= a.created_at <= view.as_of)
-            parts.append(f"since the last digest ({slack_date(view.since)}): {new:,} new")
+            parts.append(f"{new:,} new since {slack_date(view.since)}")  # the previous digest, or the set-up
         if view.filters_text:
             parts.append(f"filters: {escape_bounded(view.filters_text, FILTERS_MAX)}")
         return [

@@ -39,15 +39,19 @@ ALERT_FORMS = (
 )
 
 
+SECTION_LIMIT = 3000  # Slack's limit on a section's text
+
+
 def help_message(*, unknown: str | None = None, problem: str | None = None, usage: str | None = None) -> dict[str, Any]:
     blocks: list[Any] = []
     lead = ""
     if unknown:
-        lead = f"⚠️ I don't know the command {code(unknown)}. Here is what I understand:"
+        shown = unknown if len(unknown) <= 80 else unknown[:80] + "…"  # a pasted novel must not break the help
+        lead = f"⚠️ I don't know the command {code(shown)}. Here is what I understand:"
     elif problem:
         lead = f"⚠️ {problem}" + (f"\nUse: {code(usage)}" if usage else "")
     if lead:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=lead)))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=lead[:SECTION_LIMIT])))
     if not problem:
         blocks.append(HeaderBlock(text="Rootly from Slack"))
         for syntax, what, example in _COMMANDS:

@@ -9,6 +9,7 @@ closed) and the refusal says so. A refused person is told which groups and peopl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -212,6 +213,11 @@ class Policy:
         return grantee.value if plain else f"<!subteam^{grantee.value}>"
 
     def _refusal(self, permission: Permission, grantees: tuple[Grantee, ...], unchecked: list[str]) -> Refusal:
+        if any(g.kind == "group" and not g.is_handle for g in grantees):
+            # Name groups given by id by their handles, as people know them (else Slack's mention markup names them).
+            with contextlib.suppress(LookupFailed):
+                self._cached("handles", lambda: self._directory().handles(), False)
+
         def names(plain: bool) -> str:
             groups = [self._label(g, plain=plain) for g in grantees if g.kind == "group"]
             people = [self._label(g, plain=plain) for g in grantees if g.kind == "user"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ class OutboxDelivery:
         give_up_after: timedelta = timedelta(hours=24),
         max_delay: float = 300.0,
         pass_budget: float = 30.0,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 15.0,
     ) -> None:
         self.store = store
         self.actions = actions
@@ -194,48 +195,60 @@ class OutboxDelivery:
         return landed
 
     def _deliver(self, item: OutboxItem) -> Outcome:
+        # The lease is renewed while the backend is being called, so it can be short: a replica killed mid-attempt
+        # holds its item for at most ``lease_seconds``, and a slow attempt is never taken over while it runs.
+        keeper = LeaseKeeper(self.store, item, self.lease_seconds)
+        try:
+            result, failure = self._attempt(item)
+        finally:
+            lease = keeper.stop()
+        payload = item.payload
+        if failure is None:
+            if self.store.delivered(item.id, lease):
+                self.notify(payload, result, None)
+            else:
+                log.warning("outbox item %s landed after its lease was taken over", item.id)
+            return Outcome.LANDED
+        if isinstance(failure, TRANSIENT):
+            ambiguous = item.check_first or (isinstance(failure, errors.Unavailable) and failure.ambiguous)
+            if datetime.now(UTC) - _aware(item.created_at) > self.give_up_after:
+                if self.store.failed(item.id, failure.message, lease):
+                    why = f"it could not be delivered for {self.give_up_after}: {failure.message}"
+                    self.notify(payload, None, why)
+                return Outcome.FINAL
+            delay = min(self.max_delay, 2.0 * 2 ** min(item.attempts, 10)) * random.uniform(0.5, 1.0)
+            if isinstance(failure, errors.RateLimited) and failure.retry_after:
+                delay = max(delay, failure.retry_after)
+            self.store.retry_later(item.id, failure.message, delay, check_first=ambiguous, lease_until=lease)
+            return Outcome.LATER
+        if isinstance(failure, errors.BackendError):  # permanent: retrying cannot help
+            if self.store.failed(item.id, failure.message, lease):
+                self.notify(payload, None, failure.message)
+            return Outcome.FINAL
+        if self.store.failed(item.id, repr(failure)[:300], lease):
+            self.notify(payload, None, "the bot hit an unexpected error")
+        return Outcome.FINAL
+
+    def _attempt(self, item: OutboxItem) -> tuple[ActionResult | None, Exception | None]:
+        """(result, None) when the item landed (result None: an earlier attempt had landed it); (None, error)."""
         payload = item.payload
         user, name = payload.get("slack_user_id") or "", payload.get("user_name")
-        lease = item.lease_until
         try:
             target = decode_target(item.target)
             if item.kind == Verb.NOTE and item.check_first and self._note_landed(target, payload):
-                if self.store.delivered(item.id, lease):
-                    self.notify(payload, None, None)
-                return Outcome.LANDED
+                return None, None
             if item.kind == Verb.NOTE:
-                result = self.actions.add_note(target, user, payload.get("text") or "", name)
-            elif item.kind == Verb.ACKNOWLEDGE:
-                result = self.actions.acknowledge(target, user, name)
-            elif item.kind == Verb.RESOLVE:
-                result = self.actions.resolve(target, user, payload.get("message"), name)
-            else:
-                raise ValueError(f"unknown outbox kind {item.kind!r}")
-        except TRANSIENT as exc:
-            ambiguous = item.check_first or (isinstance(exc, errors.Unavailable) and exc.ambiguous)
-            if datetime.now(UTC) - _aware(item.created_at) > self.give_up_after:
-                if self.store.failed(item.id, exc.message, lease):
-                    self.notify(payload, None, f"it could not be delivered for {self.give_up_after}: {exc.message}")
-                return Outcome.FINAL
-            delay = min(self.max_delay, 2.0 * 2 ** min(item.attempts, 10)) * random.uniform(0.5, 1.0)
-            if isinstance(exc, errors.RateLimited) and exc.retry_after:
-                delay = max(delay, exc.retry_after)
-            self.store.retry_later(item.id, exc.message, delay, check_first=ambiguous, lease_until=lease)
-            return Outcome.LATER
-        except errors.BackendError as exc:  # permanent: retrying cannot help
-            if self.store.failed(item.id, exc.message, lease):
-                self.notify(payload, None, exc.message)
-            return Outcome.FINAL
+                return self.actions.add_note(target, user, payload.get("text") or "", name), None
+            if item.kind == Verb.ACKNOWLEDGE:
+                return self.actions.acknowledge(target, user, name), None
+            if item.kind == Verb.RESOLVE:
+                return self.actions.resolve(target, user, payload.get("message"), name), None
+            raise ValueError(f"unknown outbox kind {item.kind!r}")
+        except errors.BackendError as exc:
+            return None, exc
         except Exception as exc:
             log.exception("outbox item %s failed unexpectedly", item.id)
-            if self.store.failed(item.id, repr(exc)[:300], lease):
-                self.notify(payload, None, "the bot hit an unexpected error")
-            return Outcome.FINAL
-        if self.store.delivered(item.id, lease):
-            self.notify(payload, result, None)
-        else:
-            log.warning("outbox item %s landed after its lease was taken over", item.id)
-        return Outcome.LANDED
+            return None, exc
 
     def _note_landed(self, target: Target, payload: dict[str, Any]) -> bool:
         """Did an earlier, unconfirmed attempt add this note? Then sending it again would duplicate it.
@@ -267,3 +280,35 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class LeaseKeeper:
+    """Renews an item's lease every third of its length until stopped; ``stop()`` gives the lease now held."""
+
+    def __init__(self, store: OutboxStore, item: OutboxItem, seconds: float) -> None:
+        self.store = store
+        self.item_id = item.id
+        self.seconds = seconds
+        self.until = item.lease_until
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"outbox-lease-{item.id}", daemon=True)
+        if self.until is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.seconds / 3):
+            try:
+                renewed = self.store.renew(self.item_id, self.until, self.seconds) if self.until else None
+            except Exception:
+                log.warning("could not renew the lease on outbox item %s", self.item_id, exc_info=True)
+                continue
+            if renewed is None:
+                log.warning("lost the lease on outbox item %s", self.item_id)
+                return
+            self.until = renewed
+
+    def stop(self) -> datetime | None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return self.until

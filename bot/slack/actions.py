@@ -146,7 +146,9 @@ def register(app: App, services: Services) -> None:
         note = (text.get("value") or "").strip()
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
-            ref = AlertRef.decode(meta.get("ref") or "")
+            if not isinstance(meta, dict):
+                raise ValueError("private_metadata is not an object")
+            ref = AlertRef.decode(str(meta.get("ref") or ""))
         except ValueError:
             ack(response_action="errors", errors={Block.NOTE_INPUT: "This form lost track of its alert; reopen it."})
             return
@@ -162,6 +164,14 @@ def register(app: App, services: Services) -> None:
         ack(response_action="update", view=modals.progress_modal("Add note", "Adding your note…"))
         origin = Origin(user.get("id") or "", user.get("name"), meta.get("channel"), None)
 
+        def show(modal: dict[str, Any], message: dict[str, Any]) -> None:
+            """The outcome in the modal; if the person closed it meanwhile, in a DM, so a failed note is not lost."""
+            try:
+                client.views_update(view_id=view_id, view=modal)
+            except SlackApiError as exc:
+                log.info("note modal %s is gone (%s); telling the person by DM", view_id, exc.response.get("error"))
+                client.chat_postMessage(channel=origin.slack_user_id, **message)
+
         def job() -> None:
             try:
                 result = services.reliable.add_note(ref, origin, note)
@@ -172,13 +182,12 @@ def register(app: App, services: Services) -> None:
                     initial_text=note,
                     error=replies.describe_failure(exc),
                 )
-                client.views_update(view_id=view_id, view=failed)
+                show(failed, replies.problem(f"Your note was not added: {replies.describe_failure(exc)}", typed=note))
                 return
             if isinstance(result, Queued):
-                done = modals.done_modal("Add note", replies.queued(result)["text"])
+                show(modals.done_modal("Add note", replies.queued(result)["text"]), replies.queued(result))
             else:
-                done = modals.done_modal("Add note", replies.action_text(result))
-            client.views_update(view_id=view_id, view=done)
+                show(modals.done_modal("Add note", replies.action_text(result)), replies.action_result(result))
 
         services.work.call(job)
 

@@ -14,10 +14,12 @@ while the database is full would take the bot down for a defence in depth.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -55,6 +57,66 @@ class SlackGate:
         if not fresh:
             log.warning("refused a replayed Slack request (signature already used)")
         return fresh
+
+
+# Types of the fields listeners read from interaction payloads; Slack never sends anything else.
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "user": dict,
+    "team": (dict, type(None)),
+    "channel": (dict, type(None)),
+    "container": dict,
+    "message": dict,
+    "view": dict,
+    "actions": list,
+    "callback_id": str,
+    "trigger_id": str,
+    "response_url": str,
+    "action_id": str,
+    "block_id": str,
+    "value": str,
+    "event": dict,
+    "event_id": str,
+}
+_VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "type": str,
+    "callback_id": str,
+    "private_metadata": str,
+    "state": dict,
+    "blocks": list,
+}
+
+
+def malformed(body: bytes, content_type: str | None) -> str | None:
+    """Why a verified Slack body is not the shape Slack sends (None when it is), checked before Bolt reads it."""
+    try:
+        if (content_type or "").startswith("application/json"):
+            payload: Any = json.loads(body)
+        else:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            if "payload" not in form:
+                return None  # a slash command: form fields are strings by construction
+            payload = json.loads(form["payload"][-1])
+    except (ValueError, UnicodeDecodeError):
+        return "not JSON or form data"
+    if not isinstance(payload, dict):
+        return "not a JSON object"
+    for name, kind in _FIELD_TYPES.items():
+        if name in payload and not isinstance(payload[name], kind):
+            return f"{name} is {type(payload[name]).__name__}"
+    if any(not isinstance(a, dict) for a in payload.get("actions") or ()):
+        return "actions are not objects"
+    view = payload.get("view") or {}
+    for name, kind in _VIEW_TYPES.items():
+        if name in view and not isinstance(view[name], kind):
+            return f"view.{name} is {type(view[name]).__name__}"
+    values = (view.get("state") or {}).get("values", {})
+    if not isinstance(values, dict) or any(
+        not isinstance(block, dict) or any(not isinstance(v, dict) for v in block.values()) for block in values.values()
+    ):
+        return "view.state.values is not blocks of inputs"
+    return None
 
 
 def event_key(body: dict[str, Any]) -> str | None:

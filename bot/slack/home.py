@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 def from_home(body: dict[str, Any]) -> bool:
     """Bolt matcher: the click was made on the App Home tab."""
-    return (body.get("view") or {}).get("type") == "home"
+    view = body.get("view") if isinstance(body, dict) else None
+    return isinstance(view, dict) and view.get("type") == "home"
 
 
 def publish(services: Services, client: WebClient, user_id: str, notice: Sequence[dict[str, Any]] = ()) -> None:

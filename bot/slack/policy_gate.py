@@ -65,7 +65,10 @@ def user_of(body: dict[str, Any]) -> str:
     return str(user.get("id") or "") if isinstance(user, dict) else ""
 
 
-def register(app: App, policy: Policy, work: WorkPool) -> None:
+HomeNotice = Callable[[WebClient, str, list[dict[str, Any]]], None]  # (client, user, blocks): refresh the tab with them
+
+
+def register(app: App, policy: Policy, work: WorkPool, home_notice: HomeNotice | None = None) -> None:
     if not policy.active:
         return
 
@@ -79,10 +82,12 @@ def register(app: App, policy: Policy, work: WorkPool) -> None:
         if refusal is None:
             return next_()
         log.info("policy: refused %s to %s", permission.value, user)
-        return refuse(body, refusal, client, work)
+        return refuse(body, refusal, client, work, home_notice)
 
 
-def refuse(body: dict[str, Any], refusal: Refusal, client: WebClient, work: WorkPool) -> BoltResponse:
+def refuse(
+    body: dict[str, Any], refusal: Refusal, client: WebClient, work: WorkPool, home_notice: HomeNotice | None = None
+) -> BoltResponse:
     """Answer the request with the refusal, where the person asked."""
     message = replies.problem(refusal.text.removeprefix("⛔ "))
     if body.get("command"):
@@ -94,6 +99,12 @@ def refuse(body: dict[str, Any], refusal: Refusal, client: WebClient, work: Work
     url = body.get("response_url")
     if isinstance(url, str) and url:
         work.call(lambda: _respond(url, message))
+    elif view and view.get("type") == "home":  # the App Home tab: shown on top of the refreshed tab
+        user, blocks = user_of(body), list(message.get("blocks") or [])
+        if home_notice is not None:
+            work.call(lambda: home_notice(client, user, blocks))
+        else:
+            work.call(lambda: client.chat_postMessage(channel=user, **message))
     elif view and view.get("id"):  # a button inside a modal: the modal is where the person is looking
         view_id = str(view["id"])
         work.call(lambda: client.views_update(view_id=view_id, view=modals.done_modal("Not allowed", refusal.text)))

@@ -23,27 +23,37 @@ from bot.slack.metered import metered_copy
 log = logging.getLogger("bot.slack.requests")
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """Slack's shapes are not trusted: anything that should be an object and is not counts as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _word(value: Any, limit: int = 60) -> str:
+    return str(value)[:limit] if isinstance(value, str | int) else ""
+
+
 def describe(body: dict[str, Any]) -> tuple[str, str, str]:
-    """(kind, what, user) of a request body, from identifiers only."""
+    """(kind, what, user) of a request body, from identifiers only; never raises, whatever the body's shape."""
+    body = _dict(body)
     if body.get("command"):
-        words = str(body.get("text") or "").split()
+        words = _word(body.get("text"), 200).split()
         sub = words[0][:20] if words else ""
-        return "command", f"{body['command']} {sub}".strip(), str(body.get("user_id") or "")
-    kind = str(body.get("type") or "unknown")
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    user_id = str(user.get("id") or "")
+        return "command", f"{_word(body['command'])} {sub}".strip(), _word(body.get("user_id"))
+    kind = _word(body.get("type"), 40) or "unknown"
+    user_id = _word(_dict(body.get("user")).get("id"))
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
     if kind == "block_actions":
-        what = ",".join(str(a.get("action_id")) for a in body.get("actions") or () if isinstance(a, dict))
+        what = ",".join(_word(_dict(a).get("action_id")) for a in actions[:5])
     elif kind in ("view_submission", "view_closed"):
-        what = str((body.get("view") or {}).get("callback_id") or "")
+        what = _word(_dict(body.get("view")).get("callback_id"))
     elif kind in ("message_action", "shortcut"):
-        what = str(body.get("callback_id") or "")
+        what = _word(body.get("callback_id"))
     elif kind == "block_suggestion":
-        what = str(body.get("action_id") or "")
+        what = _word(body.get("action_id"))
     elif kind == "event_callback":
-        event = body.get("event") or {}
-        kind, what = "event", str(event.get("type") or "")
-        user_id = str(event.get("user") or "") if isinstance(event.get("user"), str) else user_id
+        event = _dict(body.get("event"))
+        kind, what = "event", _word(event.get("type"))
+        user_id = _word(event.get("user")) or user_id
     else:
         what = ""
     return kind, what, user_id

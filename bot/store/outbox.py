@@ -173,6 +173,15 @@ class OutboxStore:
                 ).rowcount
             )
 
+    def renew(self, item_id: int, held: datetime, seconds: float) -> datetime | None:
+        """Extend a lease still held (``held`` is its current end); the new end, or None when it was lost."""
+        until = _now() + timedelta(seconds=seconds)
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                update(outbox).where(outbox.c.id == item_id, *_holding(held)).values(lease_until=until)
+            ).rowcount
+        return until if renewed else None
+
     def expedite(self) -> int:
         """Make every waiting item due now: one landed, so the backend is back and backoff only delays the rest."""
         now = _now()
