@@ -293,3 +293,23 @@ def test_the_outcome_reaches_the_person_by_dm_when_the_channel_cannot(
     assert bot.app.services.outbox.deliver_due() == 1
     [dm] = slack.wait_calls("chat.postMessage")
     assert dm["channel"] == "U111" and "From the outbox" in dm["text"]
+
+
+def test_a_burst_of_one_persons_clicks_in_an_outage_is_queued_without_waiting_in_line(
+    bot: RunningBot, rootly: OutageRootly, slack: SlackFake
+) -> None:
+    """Each click looks the person up in Rootly (for attribution), one lookup at a time per person. While Rootly
+    is down every lookup fails after its retries; clicks that waited for a lookup now share its failure instead of
+    each repeating it in turn (which put 16 clicks ~10 s behind one another before they reached the outbox)."""
+    rootly.add_user("alice@example.com", "Alice Example")
+    alerts = [rootly.add_alert(summary=f"a{i}", status="triggered")["id"] for i in range(16)]
+    rootly.down = 503
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda a: bot.sender.click(Action.ACKNOWLEDGE, f"rootly:{a}"), alerts))
+    took = wait_until(lambda: sum("queued" in s for s in said(slack)) == len(alerts), timeout=30)
+    assert time.monotonic() - started < 4.0, f"queued only after {took:.1f} s"
+    rootly.down = None
+    assert bot.app.services.outbox.deliver_due() == len(alerts)
+    attributed = [a for alert in alerts for d, a in rootly.notes(alert)]
+    assert attributed and all(a is not None for a in attributed)  # delivered later, by the person's Rootly user
