@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.domain import Alert, AlertRef, AlertStatus, Backend, Note, Person, Service, Urgency
+from bot.timestamps import parse_time
 
 # ilert's three alert states onto the bot's (Rootly's) vocabulary.
 STATUS = {
@@ -25,16 +26,6 @@ STATES_FOR = {
     "resolved": ("RESOLVED",),
 }
 URGENCIES = {"HIGH": Urgency(id="HIGH", name="High", position=1), "LOW": Urgency(id="LOW", name="Low", position=2)}
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def ui_base_url(api_url: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import CatalogItem, Incident, NewIncident
-from bot.rootly.mapping import parse_time
+from bot.timestamps import parse_time
 
 
 def catalog_item(resource: dict[str, Any]) -> CatalogItem:

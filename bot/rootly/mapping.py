@@ -6,16 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import Alert, AlertEvent, AlertRef, AlertStatus, Backend, Note, Person, Service, Urgency
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+from bot.timestamps import parse_time
 
 
 def person(data: dict[str, Any]) -> Person:

@@ -12,6 +12,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.render import replies
 from bot.services.alert_actions import ActionResult
+from bot.timestamps import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class OutboxNotifier:
     def __call__(self, payload: dict[str, Any], result: ActionResult | None, error: str | None) -> None:
         message = replies.outbox_outcome(payload, result, error)
         user, channel, url = payload.get("slack_user_id"), payload.get("channel"), payload.get("response_url")
-        queued_at = _parse(payload.get("queued_at"))
+        queued_at = parse_time(payload.get("queued_at"))
         if url and queued_at and datetime.now(UTC) - queued_at < RESPONSE_URL_LIFETIME:
             try:
                 resp = WebhookClient(url, timeout=10).send(
@@ -51,10 +52,3 @@ class OutboxNotifier:
             except Exception:
                 log.warning("could not tell %s about a queued action", user, exc_info=True)
         log.warning("outbox outcome for %s not delivered to the person: %s", user, message["text"][:200])
-
-
-def _parse(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
