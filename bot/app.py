@@ -18,6 +18,7 @@ from bot import metrics
 from bot.backends import AlertBackend, Backends
 from bot.config import Settings
 from bot.digest_jobs import DigestJobs
+from bot.domain import Backend
 from bot.ilert.backend import IlertBackend
 from bot.ilert.client import IlertClient
 from bot.rootly.backend import RootlyBackend
@@ -26,7 +27,7 @@ from bot.scheduler import add_interval_job, make_scheduler
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
 from bot.services.digests import Digests, DigestSettings
-from bot.services.feeds import Feeds, RootlyPoller
+from bot.services.feeds import Feeds, IlertPoller, RootlyPoller
 from bot.services.health import DependencyHealth
 from bot.services.home import Home
 from bot.services.incident_pickers import PickerSource
@@ -81,6 +82,7 @@ class Services:
     open_alerts: OpenAlerts
     feeds: Feeds
     poller: RootlyPoller | None
+    ilert_poller: IlertPoller | None
     webhooks: WebhookReceiver
     triggers: Triggers
     digests: Digests
@@ -218,6 +220,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         open_alerts=OpenAlerts(registry),
         feeds=feeds,
         poller=poller,
+        ilert_poller=IlertPoller(registry.get(Backend.ILERT), feeds, store) if settings.ilert_enabled else None,
         webhooks=WebhookReceiver(settings.rootly_webhook_secret, store.first_delivery, on_delivery),
         triggers=Triggers(registry, people, messages),
         digests=Digests(
@@ -256,6 +259,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         add_interval_job(scheduler, "policy-refresh", max(10.0, settings.policy_cache_seconds / 2), policy.warm)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
+    if services.ilert_poller is not None and settings.feed_poll_seconds > 0:
+        add_interval_job(scheduler, "ilert-poll", settings.feed_poll_seconds, services.ilert_poller.poll_once)
     authorization = WorkspaceAuthorization(client)
     bolt = App(
         client=client,

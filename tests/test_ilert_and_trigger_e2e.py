@@ -121,3 +121,23 @@ def test_trigger_syntax_errors_hand_the_text_back(bot, rootly: RootlyFake, slack
     unconfigured = bot.sender.slash("trigger x --to ilert")
     assert "ilert is not configured" in text_of(reply(slack)) and unconfigured.status_code == 200
     assert [r for r in rootly.requests if r.method == "POST"] == []
+
+
+def test_ilert_feed_polling_posts_new_alerts_and_follows_their_state(
+    make_bot, ilert: IlertFake, slack: SlackFake
+) -> None:  # type: ignore[no-untyped-def]
+    ilert.add_alert("Open before the feed", state="PENDING")
+    with make_bot(ROOTLY_API_TOKEN="", FEED_POLL_SECONDS="0", **ilert_env(ilert)) as bot:
+        poller = bot.app.services.ilert_poller
+        bot.sender.slash("feed on")
+        assert poller.poll_once() == (0, 0)  # the first poll learns what is open; it posts nothing old
+        new = ilert.add_alert("Mail queue stuck", state="PENDING")
+        assert poller.poll_once()[0] == 1
+        [posted] = slack.wait_calls("chat.postMessage")
+        assert "Mail queue stuck" in text_of(posted["blocks"]) and "alert.acknowledge" in action_ids(posted["blocks"])
+        ilert.alert(new["id"])["status"] = "RESOLVED"  # resolved in ilert's own UI
+        assert poller.poll_once() == (0, 1)
+        [update] = slack.wait_calls("chat.update")
+        assert "alert.resolve" not in action_ids(update["blocks"])
+    with make_bot(ROOTLY_API_TOKEN="", FEED_POLL_SECONDS="0", **ilert_env(ilert)) as bot:
+        assert bot.app.services.ilert_poller.poll_once()[0] == 0  # a restart does not repost

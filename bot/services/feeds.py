@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 from bot import errors
-from bot.backends import Backends
+from bot.backends import AlertBackend, Backends
 from bot.domain import Alert, AlertFilters, Backend, FeedSubscription
 from bot.rootly.client import RootlyClient
 from bot.services.alert_messages import AlertMessages
@@ -118,3 +119,43 @@ class RootlyPoller:
         start = datetime.now(UTC) - timedelta(seconds=5)
         self.store.set_state(SINCE_KEY, start.isoformat())
         return start
+
+
+ILERT_SEEN_KEY = "ilert.open_alerts.seen"
+
+
+class IlertPoller:
+    """ilert has no event feed: each poll lists the open alerts and compares them with the last poll's.
+
+    New ids are posted to feeds; tracked alerts whose state changed (or that are no longer open) are re-rendered.
+    The ids seen are kept in the database, so a restart does not repost. The first poll only learns what is open.
+    """
+
+    def __init__(self, backend: AlertBackend, feeds: Feeds, store: AlertStore, *, max_open: int = 500) -> None:
+        self.backend = backend
+        self.feeds = feeds
+        self.store = store
+        self.max_open = max_open
+
+    def poll_once(self) -> tuple[int, int]:
+        """Returns (alerts posted to feeds, alerts re-rendered)."""
+        page = self.backend.list_open_alerts(AlertFilters(statuses=("open",)), limit=self.max_open)
+        open_now = {a.ref.id: a for a in page.alerts}
+        saved = self.store.get_state(ILERT_SEEN_KEY)
+        seen = set(json.loads(saved)) if saved else None
+        self.store.set_state(ILERT_SEEN_KEY, json.dumps(sorted(open_now)))
+        posted = rerendered = 0
+        if seen is not None:
+            for alert_id, alert in open_now.items():
+                if alert_id not in seen:
+                    posted += len(self.feeds.deliver_new(alert))
+        for alert in open_now.values():
+            rerendered += self.feeds.alert_changed(alert)
+        # Tracked alerts that left the open list were resolved (or deleted): read each once to show it.
+        for alert_id in self.store.tracked_refs(Backend.ILERT) - set(open_now):
+            try:
+                alert = self.backend.get_alert(alert_id)
+            except errors.NotFound:
+                continue
+            rerendered += self.feeds.alert_changed(alert)
+        return posted, rerendered
