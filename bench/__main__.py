@@ -30,7 +30,8 @@ VERDICT = re.compile(r"\b(PASS|FAIL)\b")
 def run(name: str, args: list[str]) -> tuple[int, list[str], float]:
     """Run one benchmark, echoing its output; (exit status, its verdict lines, seconds)."""
     started = time.perf_counter()
-    print(f"\n{'=' * 30} bench.{name} {'=' * 30}", flush=True)
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{'=' * 30} bench.{name} (load average {load}) {'=' * 30}", flush=True)
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(
         [sys.executable, "-m", f"bench.{name}", *args],
