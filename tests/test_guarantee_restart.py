@@ -114,6 +114,7 @@ def signed_webhook(url: str, payload: dict[str, Any], secret: str) -> requests.R
     return requests.post(f"{url}/rootly/webhooks", data=body, headers=headers, timeout=5)
 
 
+@pytest.mark.timeout(300)  # waits for processes and an outage; the 120 s default is for ordinary tests
 def test_killed_mid_outage_and_restarted_the_outbox_delivers_everything_once(
     tmp_path: Path, rootly: OutageRootly, slack: SlackFake, ilert: IlertFake
 ) -> None:
