@@ -51,7 +51,7 @@ class Sent:
 
 
 @dataclass
-class Path_:
+class ClickPath:
     """What one click caused, matched from the fakes' logs."""
 
     e2e: float  # click sent → chat.update read by the Slack fake
@@ -133,7 +133,7 @@ def wait_for_updates(fakes: Fakes, ts: set[str], timeout: float) -> bool:
     return wait_until(done, timeout, poll=0.2)
 
 
-def match(sent: Sequence[Sent], rootly: Sequence[Call], slack: Sequence[Call], by_alert: bool) -> list[Path_]:
+def match(sent: Sequence[Sent], rootly: Sequence[Call], slack: Sequence[Call], by_alert: bool) -> list[ClickPath]:
     """Each click's path: its Rootly calls (by alert id in the path, or every call in its span when clicks were one
     at a time) and the first ``chat.update`` of its message after it was sent."""
     paths = []
@@ -150,7 +150,7 @@ def match(sent: Sequence[Sent], rootly: Sequence[Call], slack: Sequence[Call], b
             continue
         between = sum(max(0.0, b.at - a.done) for a, b in itertools.pairwise(calls))
         paths.append(
-            Path_(
+            ClickPath(
                 e2e=update.at - s.sent,
                 rootly=sum(c.seconds for c in calls),
                 calls=len(calls),
@@ -163,7 +163,7 @@ def match(sent: Sequence[Sent], rootly: Sequence[Call], slack: Sequence[Call], b
     return paths
 
 
-def report(title: str, paths: Sequence[Path_], sent: int) -> tuple[float, float]:
+def report(title: str, paths: Sequence[ClickPath], sent: int) -> tuple[float, float]:
     """Print the table; returns (overhead p99, Rootly p99) in seconds."""
     print(f"\n{title}: {len(paths)} of {sent} clicks matched to their chat.update")
     print(f"{'measure':<46} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
