@@ -24,7 +24,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import metrics, request_context
 from bot.app import BotApp
 from bot.slack.guards import SlackGate, malformed
-from bot.store.seen import SeenStore
+from bot.store.seen import MemorySeen, SeenStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 
 def make_wsgi(bot: BotApp) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     slack = SlackRequestHandler(bot.bolt)
-    gate = SlackGate(bot.settings.slack_signing_secret or "", SeenStore(bot.database).first)
+    # Replayed signatures: in memory on SQLite (one replica by design), in the shared database on PostgreSQL.
+    replays = MemorySeen().first if bot.database.is_sqlite else SeenStore(bot.database).first
+    gate = SlackGate(bot.settings.slack_signing_secret or "", replays)
 
     def health() -> tuple[str, dict[str, Any]]:
         checks: dict[str, str] = {}

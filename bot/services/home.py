@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 
 from bot import errors
 from bot.backends import AlertBackend, Backends
+from bot.cache import TTLCache
 from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, Incident, Service
 from bot.rootly.client import RootlyClient
-from bot.services.cache import TTLCache
 from bot.services.incident_pickers import ACTIVE_STATUSES
 from bot.services.people import People
 from bot.store.digests import DigestSubscription

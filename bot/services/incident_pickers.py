@@ -14,9 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot import errors
+from bot.cache import TTLCache
 from bot.domain import CatalogItem, CatalogKind, Incident
 from bot.rootly.client import RootlyClient
-from bot.services.cache import TTLCache
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from collections.abc import Hashable
 
 from bot import errors
 from bot.backends import AlertBackend
+from bot.cache import TTLCache
 from bot.domain import Actor, Person
-from bot.services.cache import TTLCache
 from bot.services.ports import Directory, Profile
 
 log = logging.getLogger(__name__)

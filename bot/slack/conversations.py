@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services.cache import TTLCache
+from bot.cache import TTLCache
 from bot.services.incident_ports import NotInChannel
 from bot.services.thread_text import ThreadMessage
 

@@ -8,11 +8,13 @@ never collide. Rows older than any retry or replay window are pruned on a timer.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from bot.cache import TTLCache
 from bot.store.db import Database
 from bot.store.schema import webhook_events
 
@@ -48,3 +50,23 @@ class SeenStore:
                     )
                 ).rowcount
             )
+
+
+class MemorySeen:
+    """The same question answered in this process only, for keys that need not outlive a few minutes.
+
+    SQLite is the single-replica set-up, where the process is the whole deployment: there a replayed signature
+    is caught without a database write on every request's acknowledgement path (with many clicks at once those
+    writes queue behind each other; bench/ack_latency.py measured it). Keys expire after ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 600.0, max_items: int = 100_000) -> None:
+        self._seen = TTLCache[str, bool](ttl, max_items=max_items)
+        self._lock = threading.Lock()
+
+    def first(self, key: str) -> bool:
+        with self._lock:
+            if self._seen.get(key):
+                return False
+            self._seen.put(key, True)
+            return True
