@@ -21,6 +21,26 @@ _COMMANDS = (
         "/rootly note t8rgnt disk filled by debug logs, cleaning up",
     ),
     (
+        "/rootly alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
+        "Open alerts, newest first, each with its buttons; `here` posts the list for everyone.",
+        "/rootly alerts service:payments urgency:high",
+    ),
+    (
+        '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
+        "Change an alert's urgency, services, labels, noise or summary; the answer says what changed.",
+        "/rootly update t8rgnt urgency:low label:team=checkout",
+    ),
+    (
+        "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <key>] [--to ilert]",
+        "Raise an alert by hand; the same --key again is the same alert.",
+        '/rootly trigger "Checkout 500s" --priority high --key checkout-5xx',
+    ),
+    (
+        "/rootly feed on [filters] | off | list",
+        "This channel gets a message for each new alert matching the filters.",
+        "/rootly feed on service:payments",
+    ),
+    (
         '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [filters]'
         " [empty:skip|note]",
         "Post a digest of open alerts to this channel on a schedule (`list`, `off [id]`, `now [filters]` too).",
