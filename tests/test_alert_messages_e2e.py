@@ -20,19 +20,6 @@ from tests.messages import action_ids, reply, text_of
 WEBHOOK_SECRET = "rootly-webhook-secret-123456"
 
 
-def rootly_call(rootly: RootlyFake, method: str, path: str, body: dict | None = None) -> dict:
-    """What another tool (or Rootly's UI) does: call Rootly directly."""
-    resp = requests.request(
-        method,
-        f"{rootly.url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {rootly.token}", "Content-Type": "application/vnd.api+json"},
-        timeout=5,
-    )
-    assert resp.status_code < 300, resp.text
-    return resp.json()
-
-
 def signed_webhook(
     url: str, payload: dict, *, secret: str = WEBHOOK_SECRET, at: int | None = None
 ) -> requests.Response:
@@ -223,7 +210,7 @@ def test_double_click_acknowledges_once(bot: RunningBot, rootly: RootlyFake, sla
 
 def test_state_changed_in_rootly_before_the_click(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
     alert, message = feed_message(bot, rootly, slack)
-    rootly_call(rootly, "POST", f"/v1/alerts/{alert['id']}/acknowledge")
+    rootly.call("POST", f"/v1/alerts/{alert['id']}/acknowledge")
     bot.sender.click(Action.ACKNOWLEDGE, f"rootly:{alert['id']}", message=message)
     assert "already acknowledged" in text_of(reply(slack))
     [update] = updates(slack)
@@ -350,7 +337,7 @@ def test_polling_posts_new_alerts_and_follows_changes_made_in_rootly(
 ) -> None:  # type: ignore[no-untyped-def]
     with make_bot(FEED_POLL_SECONDS="0") as bot:
         alert, message = feed_message(bot, rootly, slack)
-        rootly_call(rootly, "POST", f"/v1/alerts/{alert['id']}/acknowledge")
+        rootly.call("POST", f"/v1/alerts/{alert['id']}/acknowledge")
         assert bot.app.services.poller.poll_once() == (0, 1)
         [update] = updates(slack)
         assert update["ts"] == message["ts"] and Action.ACKNOWLEDGE not in action_ids(update["blocks"])

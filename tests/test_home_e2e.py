@@ -16,19 +16,6 @@ from tests.fakes.slack import SlackFake
 from tests.messages import action_ids, text_of
 
 
-def rootly_call(rootly: RootlyFake, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What Rootly's UI does: seed state through the API."""
-    resp = requests.request(
-        method,
-        f"{rootly.url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {rootly.token}", "Content-Type": "application/vnd.api+json"},
-        timeout=5,
-    )
-    assert resp.status_code < 300, resp.text
-    return resp.json()
-
-
 def open_home(bot: RunningBot, user: str = "U111", tab: str = "home") -> requests.Response:
     """The ``app_home_opened`` envelope of slack-payloads/app_home_opened.json, for ``user``."""
     envelope = {
@@ -71,11 +58,10 @@ def seed(rootly: RootlyFake) -> dict[str, Any]:
     on_my_service = rootly.add_alert(summary="Card declines up", services=["payments"])
     elsewhere = rootly.add_alert(summary="Search slow", services=["search"])
     rootly.add_alert(summary="Old one", status="resolved", responders=[rootly._flat(alice)])
-    active = rootly_call(
-        rootly, "POST", "/v1/incidents", {"data": {"type": "incidents", "attributes": {"title": "Payments down"}}}
+    active = rootly.call(
+        "POST", "/v1/incidents", {"data": {"type": "incidents", "attributes": {"title": "Payments down"}}}
     )
-    rootly_call(
-        rootly,
+    rootly.call(
         "POST",
         "/v1/incidents",
         {"data": {"type": "incidents", "attributes": {"title": "Long gone", "status": "resolved"}}},

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from tests.contracts import ROOTLY, load_contract
 from tests.fakes.contract import ContractValidator
 from tests.fakes.jsonapi import (
@@ -313,6 +315,18 @@ class RootlyFake(ValidatingFake):
         if found is None:
             raise Fail(404, "Not found", f"alert {key!r} does not exist")
         return found
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What another tool, or Rootly's own UI, does: change state through the API, validated like the bot's calls."""
+        resp = requests.request(
+            method,
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/vnd.api+json"},
+            timeout=5,
+        )
+        assert resp.status_code < 300, resp.text
+        return resp.json()
 
     def notes(self, alert_id: str) -> list[tuple[str, int | None]]:
         """The notes on an alert as (details, user_id) in the order they were added."""
