@@ -15,11 +15,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import errors
-from bot.domain import Alert, AlertEdit, AlertRef, Backend, CatalogKind, Service, Urgency
+from bot.domain import Alert, AlertEdit, AlertRef, Backend, Service, Urgency
 from bot.render import modals, replies
-from bot.render.alert_edit import EDIT_FIELD_BY_ACTION, EDIT_FIELDS, edit_modal
+from bot.render.alert_edit import EDIT_FIELD_BY_ACTION, edit_modal
 from bot.render.incident_modal import option
 from bot.rootly.alert_edit import parse_labels
+from bot.services.alert_edit_form import EditFormSource
 from bot.slack.ids import Action, Block, Callback
 
 if TYPE_CHECKING:
@@ -56,22 +57,18 @@ def open_edit(services: Services, client: WebClient, ref: AlertRef, trigger_id: 
 
 def _fill(services: Services, client: WebClient, ref: AlertRef, view_id: str) -> None:
     try:
-        backend = services.backends.get(ref.backend)
-        alert = backend.get_alert(ref.id)
-        urgencies, pickers = _choices(services)
+        form = _source(services).load(ref)
     except errors.BackendError as exc:
         client.views_update(view_id=view_id, view=modals.done_modal(TITLE, replies.describe_failure(exc)))
         return
     metadata = json.dumps({"ref": ref.encode()})
-    view = edit_modal(alert, urgencies=urgencies, pickers=pickers, private_metadata=metadata)
+    view = edit_modal(form.alert, urgencies=form.urgencies, pickers=form.pickers, private_metadata=metadata)
     client.views_update(view_id=view_id, view=view)
 
 
-def _choices(services: Services) -> tuple[list[Urgency], dict[CatalogKind, Any]]:
-    assert services.incidents is not None
-    rootly = services.incidents.pickers.rootly
-    pickers = {spec.kind: services.incidents.pickers.picker(spec.kind) for spec in EDIT_FIELDS}
-    return rootly.alert_urgencies(), pickers
+def _source(services: Services) -> EditFormSource:
+    assert services.incidents is not None  # open_edit refuses when Rootly (and so the pickers) is not configured
+    return EditFormSource(services.backends, services.incidents.pickers)
 
 
 def register(app: App, services: Services) -> None:
@@ -174,21 +171,20 @@ def _refused(
 ) -> None:
     """The form again, as the person left it, with Rootly's words beside the field they concern."""
     try:
-        alert = services.backends.get(ref.backend).get_alert(ref.id)
-        urgencies, pickers = _choices(services)
+        loaded = _source(services).load(ref)
     except errors.BackendError:
         text = f"{replies.describe_failure(exc)}\n\nNothing was changed."
         client.views_update(view_id=view.get("id"), view=modals.done_modal(TITLE, text))
         return
-    shown = _as_typed(alert, edit, names, urgencies)
+    shown = _as_typed(loaded.alert, edit, names, loaded.urgencies)
     block = Block.EDIT_SUMMARY
     if isinstance(exc, errors.Invalid):
         block = next((_FIELD_BLOCKS[f] for f in exc.fields if f in _FIELD_BLOCKS), Block.EDIT_SUMMARY)
     message = replies.describe_failure(exc)
     form = edit_modal(
         shown,
-        urgencies=urgencies,
-        pickers=pickers,
+        urgencies=loaded.urgencies,
+        pickers=loaded.pickers,
         private_metadata=view.get("private_metadata") or "",
         errors={block.value: message},
     )
