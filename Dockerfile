@@ -43,6 +43,6 @@ EXPOSE 3000
 USER bot
 
 # HTTP mode: GET http://127.0.0.1:$PORT/healthz must answer 200. Socket Mode has no HTTP server: the check passes.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-m", "bot.healthcheck"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-m", "bot.ops.healthcheck"]
 
 CMD ["rootly-bot", "run"]

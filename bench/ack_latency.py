@@ -437,7 +437,7 @@ def start_server(app: str, mode: str, fakes: Fakes, workdir: Path) -> Server:
     def build_bot() -> tuple[Wsgi, Callable[[], None]]:
         from bot.app import build_app
         from bot.config import Settings
-        from bot.web import make_wsgi
+        from bot.ops.web import make_wsgi
 
         bot = build_app(Settings.from_env(env | {"DATABASE_URL": f"sqlite:///{workdir / 'inproc.db'}"}))
         start_background = getattr(bot, "start_background", None)

@@ -31,7 +31,7 @@ from bench.ack_latency import SIGNING_SECRET, InProcessServer
 from bench.bare_app import Wsgi
 from bench.fakes_process import BOT_TOKEN, ROOTLY_TOKEN
 from bench.traffic import CHANNEL, WEBHOOK_SECRET, alert_of, webhook
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Recorded
 from tests.fakes.slack import SlackFake
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         def build() -> tuple[Wsgi, Callable[[], None]]:
             from bot.app import build_app
             from bot.config import Settings
-            from bot.web import make_wsgi
+            from bot.ops.web import make_wsgi
 
             bot = build_app(Settings.from_env(env))
             bot.start_background()

@@ -142,10 +142,10 @@ def diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 def in_process(fakes: Fakes, database: Path, repeat: int) -> dict[str, Any]:
     from bot.app import build_app
     from bot.config import Settings
+    from bot.digests.render import DigestView, digest_message
+    from bot.digests.store import Empty
     from bot.domain import AlertFilters
-    from bot.render.digest import DigestView, digest_message
     from bot.render.text import blocks_json_size
-    from bot.store.digests import Empty
 
     app = build_app(Settings.from_env(env(fakes, database), dotenv=False))
     digests = app.services.digests

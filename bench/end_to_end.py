@@ -35,7 +35,7 @@ from pathlib import Path
 from bench.ack_latency import Client, Planned, Sample, SubprocessServer, bot_env, percentile, rootly_bot_cmd
 from bench.fakes_process import Call, FakeConfig, Fakes, start_fakes
 from bench.traffic import CHANNEL, WEBHOOK_SECRET, alert_of, click, slash, wait_until, webhook
-from bot.slack.ids import Action
+from bot.render.ids import Action
 
 TARGET_OVERHEAD = 0.050  # seconds of bot overhead at p99 on top of Rootly's latency
 

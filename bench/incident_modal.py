@@ -31,7 +31,7 @@ from waitress.server import create_server
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.web import make_wsgi
+from bot.ops.web import make_wsgi
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SLASH_COMMAND, SlackSender

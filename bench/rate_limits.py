@@ -40,7 +40,7 @@ from bench.traffic import wait_until
 WINDOW = 60.0  # Rootly's (and the fake's) rate-limit window
 # The bot with a gate that never learns from X-RateLimit-* headers: waiting out 429s is all it does.
 UNPACED = (
-    "import sys, bot.rate_pacing as p; p.RateGate._learn = lambda *a, **k: None; "
+    "import sys, bot.support.rate_pacing as p; p.RateGate._learn = lambda *a, **k: None; "
     "from bot.cli import main; sys.exit(main(['run']))"
 )
 OUTCOMES = ("completed", "completed, attribution note dropped", "queued → delivered", "queued → failed",

@@ -14,49 +14,51 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from bot import metrics
 from bot.backends import AlertBackend, Backends
+from bot.backends.ilert.backend import IlertBackend
+from bot.backends.ilert.client import IlertClient
+from bot.backends.rootly.backend import RootlyBackend
+from bot.backends.rootly.client import RootlyClient
+from bot.backends.rootly.webhooks import Delivery, WebhookReceiver
 from bot.config import Settings
-from bot.digest_jobs import DigestJobs
+from bot.digests.jobs import DigestJobs
+from bot.digests.poster import SlackDigestPoster
+from bot.digests.service import Digests, DigestSettings
+from bot.digests.store import DigestStore
 from bot.domain import Backend
-from bot.ilert.backend import IlertBackend
-from bot.ilert.client import IlertClient
-from bot.rootly.backend import RootlyBackend
-from bot.rootly.client import RootlyClient
-from bot.scheduler import add_interval_job, make_scheduler
+from bot.incidents import listener as incidents
+from bot.incidents.conversations import SlackConversations
+from bot.incidents.service import IncidentDeclarations
+from bot.incidents.store import DeclarationStore
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
-from bot.services.digests import Digests, DigestSettings
 from bot.services.feeds import Feeds, IlertPoller, RootlyPoller
 from bot.services.health import DependencyHealth
 from bot.services.home import Home
-from bot.services.incident_pickers import PickerSource
-from bot.services.incidents import IncidentDeclarations
 from bot.services.metered import DIRECT_KINDS, INCIDENT_KINDS, RELIABLE_KINDS, TRIGGER_KINDS, Metered
 from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
+from bot.services.pickers import PickerSource
 from bot.services.policy import Permission, Policy, parse_grantees
 from bot.services.reliable import OutboxDelivery, ReliableActions
 from bot.services.triggers import Triggers
-from bot.slack import actions, alert_edit, commands, failures, guards, incidents, policy_gate, request_log
-from bot.slack import home as home_tab
-from bot.slack.auth import WorkspaceAuthorization
-from bot.slack.conversations import SlackConversations
-from bot.slack.digest_poster import SlackDigestPoster
-from bot.slack.directory import SlackDirectory
-from bot.slack.messenger import SlackMessenger
-from bot.slack.metered import MeteredWebClient
-from bot.slack.notifier import OutboxNotifier
-from bot.slack.resilience import BoundedRateLimitHandler, SlackObserver
-from bot.slack.usergroups import SlackUserGroups
-from bot.slack.work import WorkPool
+from bot.slack.adapters.auth import WorkspaceAuthorization
+from bot.slack.adapters.directory import SlackDirectory
+from bot.slack.adapters.messenger import SlackMessenger
+from bot.slack.adapters.metered import MeteredWebClient
+from bot.slack.adapters.notifier import OutboxNotifier
+from bot.slack.adapters.resilience import BoundedRateLimitHandler, SlackObserver
+from bot.slack.adapters.usergroups import SlackUserGroups
+from bot.slack.adapters.work import WorkPool
+from bot.slack.listeners import actions, alert_edit, commands
+from bot.slack.listeners import home as home_tab
+from bot.slack.middleware import failures, guards, policy_gate, request_log
 from bot.store import Database
 from bot.store.alerts import AlertStore
-from bot.store.declarations import DeclarationStore
-from bot.store.digests import DigestStore
 from bot.store.outbox import OutboxStore
 from bot.store.seen import SeenStore
-from bot.webhooks import Delivery, WebhookReceiver
+from bot.support import metrics
+from bot.support.scheduler import add_interval_job, make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,7 @@ class Services:
     policy: Policy
     health: DependencyHealth
     outbox_store: OutboxStore
-    home: Home | None = None  # the App Home tab (bot/slack/home.py)
+    home: Home | None = None  # the App Home tab (bot/slack/listeners/home.py)
 
 
 @dataclass
@@ -127,7 +129,7 @@ class BotApp:
 
 
 def slack_client(settings: Settings) -> WebClient:
-    """Slack Web API client that waits out 429s (Retry-After, bounded: see bot/slack/resilience.py) and retries
+    """Slack Web API client that waits out 429s (Retry-After, bounded: see bot/slack/adapters/resilience.py) and retries
     dropped connections."""
     return MeteredWebClient(
         token=settings.slack_bot_token,
@@ -266,8 +268,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not settings.socket_mode,
-        # auth.test once, shared and warmed at start (see bot/slack/auth.py), so the bot starts even while Slack is
-        # unreachable and no acknowledgement waits on it; `rootly-bot check` verifies the token explicitly.
+        # auth.test once, shared and warmed at start (bot/slack/adapters/auth.py), so the bot starts even while Slack
+        # is unreachable and no acknowledgement waits on it; `rootly-bot check` verifies the token explicitly.
         authorize=lambda: authorization(),
         # Every listener only parses, acks and hands slow work to the work pool, so it can run on the request
         # thread: the answer goes back the moment the listener returns, instead of after Bolt's 10 ms ack poll on

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot import digest_cli, logs, metrics
 from bot.config import ConfigError, Settings
+from bot.digests import cli as digest_cli
+from bot.support import logs, metrics
 
 log = logging.getLogger("bot")
 
@@ -46,7 +47,7 @@ def run(settings: Settings) -> int:
     bot.start_background()
 
     if settings.socket_mode:
-        from bot.slack.socket_mode import RequestIdSocketModeHandler
+        from bot.slack.adapters.socket_mode import RequestIdSocketModeHandler
 
         stop = threading.Event()
 
@@ -67,7 +68,7 @@ def run(settings: Settings) -> int:
     else:
         from waitress.server import create_server
 
-        from bot.web import MAX_BODY_BYTES, make_wsgi
+        from bot.ops.web import MAX_BODY_BYTES, make_wsgi
 
         server = create_server(
             make_wsgi(bot),
@@ -103,8 +104,8 @@ def run(settings: Settings) -> int:
 
 
 def check(settings: Settings, out: TextIO) -> int:
-    """The doctor (bot/doctor.py): every dependency in turn; exit status 0 only when none is broken."""
-    from bot import doctor
+    """The doctor (bot/ops/doctor.py): every dependency in turn; exit status 0 only when none is broken."""
+    from bot.ops import doctor
 
     return doctor.check(settings, out)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Reply

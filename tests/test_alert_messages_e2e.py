@@ -10,7 +10,7 @@ import uuid
 
 import requests
 
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Reply

@@ -139,7 +139,7 @@ def test_the_dockerfile_install_step_builds_a_working_bot_in_a_clean_venv(tmp_pa
     for name, (version, _) in locked().items():
         assert installed.get(name) == version, f"{name}: locked {version}, installed {installed.get(name)}"
     import_probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import bot.app, bot.web, bot.doctor, psycopg, prometheus_client"],
+        [str(venv / "bin" / "python"), "-c", "import bot.app, bot.ops.web, bot.ops.doctor, psycopg, prometheus_client"],
         env=clean_env,
         cwd=tmp_path,
         capture_output=True,

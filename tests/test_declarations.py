@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot import errors
 from bot.domain import Incident, NewIncident
-from bot.services.incidents import LABEL_KEY, Declared, IncidentDeclarations, InProgress, Unconfirmed
+from bot.incidents.service import LABEL_KEY, Declared, IncidentDeclarations, InProgress, Unconfirmed
+from bot.incidents.store import DeclarationStore, Status
 from bot.store import Database
-from bot.store.declarations import DeclarationStore, Status
 from bot.store.schema import declarations
+from bot.support import errors
 
 
 class ScriptedRootly:

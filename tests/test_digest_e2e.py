@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.digest_jobs import PREFIX, RESYNC_JOB
-from bot.slack.ids import Action, Block
+from bot.digests.jobs import PREFIX, RESYNC_JOB
+from bot.render.ids import Action, Block
 from tests.conftest import bot_env
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake

@@ -11,10 +11,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digest_jobs import PREFIX, RESYNC_JOB, DigestJobs
-from bot.digest_schedule import Kind
+from bot.digests.jobs import PREFIX, RESYNC_JOB, DigestJobs
+from bot.digests.schedule import Kind
+from bot.digests.service import DigestRequest, Digests
 from bot.domain import AlertFilters
-from bot.services.digests import DigestRequest, Digests
 from tests.test_digest_store import Clock, FakePoster, replica
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.digest_schedule import (
+from bot.digests.schedule import (
     Cron,
     Kind,
     Schedule,

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest_schedule import Kind, Schedule
-from bot.domain import Alert, AlertFilters, AlertPage, AlertRef, AlertStatus, Backend
-from bot.services.digests import (
+from bot.digests.schedule import Kind, Schedule
+from bot.digests.service import (
     MAX_ATTEMPTS,
     DigestInvalid,
     DigestRequest,
@@ -25,8 +24,9 @@ from bot.services.digests import (
     PostRefused,
     slot_payload,
 )
+from bot.digests.store import DigestStore, Empty, RunStatus
+from bot.domain import Alert, AlertFilters, AlertPage, AlertRef, AlertStatus, Backend
 from bot.store import Database
-from bot.store.digests import DigestStore, Empty, RunStatus
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TTL = 120.0
@@ -251,7 +251,7 @@ def test_a_claim_that_expires_after_the_next_slot_is_lost_and_logged(
     clock.now = slot + timedelta(seconds=TTL + 1)
     # A one-minute digest whose claim expired after the next slot came is not posted late: it is marked lost, and
     # the log says who held it.
-    with caplog.at_level(logging.WARNING, logger="bot.services.digests"):
+    with caplog.at_level(logging.WARNING, logger="bot.digests.service"):
         assert alive.recover() == []
     assert "lost: claimed by dead" in caplog.text and "the next digest is already due" in caplog.text
     assert alive.store.run_for(sub_id, "2026-11-26T09:01:00Z").status is RunStatus.LOST  # type: ignore[union-attr]

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.digest_schedule import Kind
+from bot.digests.schedule import Kind
+from bot.digests.service import DigestRequest
+from bot.digests.store import Empty
+from bot.digests.syntax import DigestList, DigestNow, DigestOff, DigestSubscribe, tokenize
 from bot.domain import AlertFilters
-from bot.services.digests import DigestRequest
 from bot.slack import syntax
-from bot.slack.digest_syntax import DigestList, DigestNow, DigestOff, DigestSubscribe, tokenize
-from bot.store.digests import Empty
 
 OPEN = AlertFilters()
 

@@ -1,4 +1,4 @@
-"""The Dockerfile, checked statically (no container engine runs here), and bot.healthcheck against a real server."""
+"""The Dockerfile, checked statically (no container engine runs here), and bot.ops.healthcheck against a real server."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import healthcheck
 from bot.config import VARIABLES
+from bot.ops import healthcheck
 from tests.contracts import REPO
 from tests.fakes.server import FakeServer, Recorded, Reply
 
@@ -229,7 +229,7 @@ def test_healthcheck_targets_healthz(final: list[Instruction]) -> None:
     form, _, command = rest.partition(" ")
     assert form.upper() == "CMD"
     argv = exec_form(command)
-    if argv[-2:] == ["-m", "bot.healthcheck"]:
+    if argv[-2:] == ["-m", "bot.ops.healthcheck"]:
         assert healthcheck.health_url({"PORT": "3000"}) == "http://127.0.0.1:3000/healthz"
         # Docker kills a check that outlives --timeout; the probe's own timeout must fit inside it.
         assert seconds(flags.get("timeout", "30s")) > healthcheck.TIMEOUT_SECONDS
@@ -273,7 +273,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
         assert needed_by_build not in entries, f".dockerignore excludes {needed_by_build}, which the build needs"
 
 
-# bot.healthcheck against a real HTTP server ----------------------------------------------------------------------
+# bot.ops.healthcheck against a real HTTP server ----------------------------------------------------------------------
 class Health(FakeServer):
     def __init__(self, status: int) -> None:
         super().__init__()
@@ -351,10 +351,10 @@ def test_healthcheck_reads_dotenv_under_the_real_environment(tmp_path: Path, mon
 
 @pytest.mark.parametrize(("status", "code"), [(200, 0), (503, 1)])
 def test_python_m_bot_healthcheck_exit_code(tmp_path: Path, status: int, code: int) -> None:
-    """What Docker runs: ``python -m bot.healthcheck`` in the working directory, configured by the environment."""
+    """What Docker runs: ``python -m bot.ops.healthcheck`` in the working directory, configured by the environment."""
     with Health(status) as server:
         env = {"PORT": str(server.port), "PYTHONPATH": str(REPO), "HTTP_PROXY": f"http://127.0.0.1:{free_port()}"}
         done = subprocess.run(
-            [sys.executable, "-m", "bot.healthcheck"], cwd=tmp_path, env=env, capture_output=True, timeout=30
+            [sys.executable, "-m", "bot.ops.healthcheck"], cwd=tmp_path, env=env, capture_output=True, timeout=30
         )
         assert done.returncode == code, done.stderr.decode()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import errors, metrics
 from bot.config import VARIABLES
-from bot.config_docs import configuration_markdown
+from bot.ops.config_docs import configuration_markdown
 from bot.render import replies
+from bot.support import errors, metrics
 from tests.contracts import REPO
 
 DOCS = REPO / "docs"
@@ -167,7 +167,7 @@ def test_every_backend_failure_text_is_explained(exc: errors.BackendError, troub
 def test_configuration_reference_is_generated_from_the_code() -> None:
     path = DOCS / "configuration.md"
     assert path.read_text(encoding="utf-8") == configuration_markdown(), (
-        "regenerate it: python -m bot.config_docs > docs/configuration.md"
+        "regenerate it: python -m bot.ops.config_docs > docs/configuration.md"
     )
     for v in VARIABLES:
         assert f"`{v.name}`" in configuration_markdown()
@@ -180,7 +180,7 @@ def test_every_metric_is_documented_in_operations() -> None:
         for collector in vars(metrics).values()
         if hasattr(collector, "_name") and str(getattr(collector, "_name", "")).startswith("rootly_bot_")
     }
-    assert names, "no metric found in bot/metrics.py"
+    assert names, "no metric found in bot/support/metrics.py"
     suffix = {"counter": "_total"}
     for collector in vars(metrics).values():
         name = getattr(collector, "_name", "")

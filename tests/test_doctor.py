@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from bot import doctor
 from bot.config import Settings
-from bot.slack.ids import REQUIRED_BOT_SCOPES
+from bot.ops import doctor
+from bot.render.ids import REQUIRED_BOT_SCOPES
 from bot.store import Database
 from bot.store.migrations import LATEST, migrate, schema_migrations
 from tests.conftest import bot_env

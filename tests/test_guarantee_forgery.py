@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests import guarantees
 from tests.conftest import SIGNING_SECRET
 from tests.fakes.rootly import RootlyFake

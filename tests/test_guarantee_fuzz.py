@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests import guarantees
 from tests.conftest import BOT_TOKEN, ROOTLY_TOKEN, BotServer, RunningBot, bot_env
 from tests.fakes.rootly import RootlyFake

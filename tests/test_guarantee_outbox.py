@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import AlertRef, Backend
-from bot.slack.ids import Action
+from bot.render.ids import Action
 from bot.store.outbox import OutboxStore
 from tests import guarantees
 from tests.conftest import ROOTLY_TOKEN, RunningBot

@@ -23,7 +23,7 @@ from typing import IO, Any
 import pytest
 import requests
 
-from bot.slack.ids import Action
+from bot.render.ids import Action
 from tests import guarantees
 from tests.conftest import ROOTLY_TOKEN, SIGNING_SECRET, bot_env, ilert_env
 from tests.fakes.faults import OutageRootly, free_port

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import event, insert
 from sqlalchemy.exc import OperationalError
 
-from bot.slack.ids import Action
+from bot.render.ids import Action
 from bot.store.db import Database
 from bot.store.schema import bot_state
 from tests import guarantees

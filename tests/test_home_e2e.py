@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from bot.slack.ids import Action, Block
+from bot.render.ids import Action, Block
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import errors
 from bot.backends import AlertBackend, Backends
+from bot.backends.ilert import IlertBackend, IlertClient
+from bot.backends.ilert.mapping import ui_base_url
 from bot.domain import AlertFilters, AlertStatus, Backend, Person
-from bot.ilert import IlertBackend, IlertClient
-from bot.ilert.mapping import ui_base_url
+from bot.support import errors
 from tests.fakes.ilert import IlertFake, error_reply
 
 TOKEN = "ilert-test-token"
@@ -128,7 +128,7 @@ def test_unknown_and_non_numeric_ids_are_not_found(fake: IlertFake, backend: Ile
 
 
 def test_registry_finds_ilert_alerts(fake: IlertFake, backend: IlertBackend) -> None:
-    from bot.refs import parse_alert_reference
+    from bot.domain.refs import parse_alert_reference
 
     seeded = fake.add_alert("x")
     registry = Backends([backend])

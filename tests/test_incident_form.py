@@ -7,16 +7,17 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.views import View
 
-from bot import errors
 from bot.domain import Alert, AlertRef, AlertStatus, Backend, CatalogItem, CatalogKind, Incident, NewIncident
-from bot.render import incident_messages, incident_modal
-from bot.render.incident_modal import Choice, FormValues
-from bot.services import incident_prefill
-from bot.services.incident_pickers import Picker, Pickers
-from bot.services.incidents import Origin, Source
-from bot.services.thread_copy import ThreadCopy
-from bot.slack.ids import Action, Block, Callback
-from bot.slack.incident_form import Meta, field_errors, read_form, to_new_incident
+from bot.incidents import messages as incident_messages
+from bot.incidents import modal as incident_modal
+from bot.incidents import prefill as incident_prefill
+from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
+from bot.incidents.modal import Choice, FormValues
+from bot.incidents.service import Origin, Source
+from bot.incidents.thread_copy import ThreadCopy
+from bot.render.ids import Action, Block, Callback
+from bot.services.pickers import Picker, Pickers
+from bot.support import errors
 
 ALERT = AlertRef(Backend.ROOTLY, "7c9e6679-7425-40de-944b-e07fc1f90ae7")
 

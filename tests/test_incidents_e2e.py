@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.ids import Action, Block, Callback
+from bot.render.ids import Action, Block, Callback
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Reply

@@ -17,7 +17,7 @@ import jsonschema.validators
 import pytest
 import yaml
 
-from bot.slack.ids import COMMAND, REQUIRED_BOT_SCOPES, Callback
+from bot.render.ids import COMMAND, REQUIRED_BOT_SCOPES, Callback
 from tests.contracts import REPO, SLACK_MANIFEST, load_contract, missing_reason
 
 MANIFEST_PATH = REPO / "manifest.yml"
@@ -95,7 +95,7 @@ def command_problems(manifest: Manifest) -> list[str]:
     commands = manifest.get("features", {}).get("slash_commands") or []
     names = [c.get("command") for c in commands]
     if names != [COMMAND]:
-        return [f"slash commands are {names}, expected exactly [{COMMAND!r}] (bot.slack.ids.COMMAND)"]
+        return [f"slash commands are {names}, expected exactly [{COMMAND!r}] (bot.render.ids.COMMAND)"]
     command = commands[0]
     problems = []
     hint = command.get("usage_hint", "")
@@ -117,7 +117,7 @@ def shortcut_problems(manifest: Manifest) -> list[str]:
         problems.append(f"no message shortcut with callback_id {Callback.DECLARE_INCIDENT_SHORTCUT.value!r}")
     known = {c.value for c in Callback}
     problems += [
-        f"shortcut callback_id {s.get('callback_id')!r} is not in bot.slack.ids.Callback"
+        f"shortcut callback_id {s.get('callback_id')!r} is not in bot.render.ids.Callback"
         for s in shortcuts
         if s.get("callback_id") not in known
     ]

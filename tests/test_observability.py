@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import requests
 
-from bot import logs, metrics, request_context
-from bot.slack.request_log import describe
-from bot.slack.work import WorkPool
+from bot.slack.adapters.work import WorkPool
+from bot.slack.middleware.request_log import describe
+from bot.support import logs, metrics, request_context
 from tests.conftest import SIGNING_SECRET, bot_env
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
@@ -290,8 +290,8 @@ def sample(name: str, labels: dict[str, str]) -> float:
 
 
 def test_digest_outcomes_are_counted_per_slot_and_per_take_over() -> None:
-    from bot.digest_jobs import DigestJobs
-    from bot.services.digests import Outcome
+    from bot.digests.jobs import DigestJobs
+    from bot.digests.service import Outcome
 
     class Digests:
         def run_due(self, subscription_id: int) -> Outcome:
@@ -318,9 +318,9 @@ def test_digest_outcomes_are_counted_per_slot_and_per_take_over() -> None:
 
 
 def test_action_outcomes_are_classified() -> None:
-    from bot import errors
-    from bot.refs import BadReference
+    from bot.domain.refs import BadReference
     from bot.services.metered import Metered, failure_of, outcome_of
+    from bot.support import errors
 
     class Service:
         def snooze(self, fail: Exception | None = None) -> str:
@@ -344,7 +344,7 @@ def test_socket_mode_gives_each_envelope_a_request_id_of_its_own(monkeypatch: py
     from slack_bolt import App
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.slack.socket_mode import RequestIdSocketModeHandler
+    from bot.slack.adapters.socket_mode import RequestIdSocketModeHandler
 
     seen: list[str | None] = []
     monkeypatch.setattr(SocketModeHandler, "handle", lambda self, client, req: seen.append(request_context.current()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.ids import Action
+from bot.render.ids import Action
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 

@@ -1,4 +1,4 @@
-"""Proactive pacing (bot/rate_pacing.py) against the Rootly fake's real rate limiter, over HTTP.
+"""Proactive pacing (bot/support/rate_pacing.py) against the Rootly fake's real rate limiter, over HTTP.
 
 The fake counts reads and writes per sliding window and puts ``X-RateLimit-*`` on every answer; a call over the
 limit gets a 429 and is not counted. Its window is shortened here so a test sees several windows in a few seconds.
@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import tests.fakes.rootly as rootly_fake
-from bot import errors
-from bot.rate_pacing import Allowance, RateGate, Ticket
-from bot.rootly.client import RootlyClient
+from bot.backends.rootly.client import RootlyClient
+from bot.support import errors
+from bot.support.rate_pacing import Allowance, RateGate, Ticket
 from tests.conftest import ROOTLY_TOKEN
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
@@ -50,7 +50,7 @@ def test_a_burst_from_many_threads_is_paced_without_a_single_429(
     rootly.rate_limit = 8  # writes per window; the gate keeps 2 in reserve
     alert = rootly.add_alert(summary="Disk full")
     calls = 20
-    caplog.set_level(logging.INFO, logger="bot.rate_pacing")
+    caplog.set_level(logging.INFO, logger="bot.support.rate_pacing")
     with ThreadPoolExecutor(max_workers=8) as pool:
         notes = list(pool.map(lambda i: client.add_alert_note(alert["id"], f"note {i}"), range(calls)))
     assert len(notes) == calls

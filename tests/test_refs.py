@@ -3,7 +3,7 @@
 import pytest
 
 from bot.domain import Backend
-from bot.refs import BadReference, ParsedRef, parse_alert_reference
+from bot.domain.refs import BadReference, ParsedRef, parse_alert_reference
 
 UUID = "0b7e4c1a-3f0e-4e43-9f3a-2d8c1c8e9a11"
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SlackBlock
 from slack_sdk.models.views import View
 
+from bot.backends.rootly.client import NOTE_MAX_CHARS
 from bot.domain import Alert, AlertRef, AlertStatus, Backend, Person, Service, Urgency
 from bot.render.alert_list import REWRITE_HEADROOM, alert_list_message, replace_alert_row
 from bot.render.alert_message import (
@@ -27,10 +28,9 @@ from bot.render.alert_message import (
     overflow_value,
     parse_overflow_value,
 )
+from bot.render.ids import Action, Block, Callback
 from bot.render.modals import done_modal, note_modal, progress_modal
 from bot.render.text import MESSAGE_BLOCKS_JSON_BUDGET, escape_bounded, join_bounded
-from bot.rootly.client import NOTE_MAX_CHARS
-from bot.slack.ids import Action, Block, Callback
 
 CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 STARTED = CREATED - timedelta(minutes=7)

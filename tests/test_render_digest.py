@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.digests.render import BUTTON_ROWS, DIGEST_JSON_BUDGET, DigestView, digest_message, empty_digest
 from bot.domain import Alert, AlertRef, AlertStatus, Backend, Service, Urgency
 from bot.render.alert_list import replace_alert_row
-from bot.render.digest import BUTTON_ROWS, DIGEST_JSON_BUDGET, DigestView, digest_message, empty_digest
+from bot.render.ids import Action
+from bot.render.ids import Block as BlockId
 from bot.render.text import FALLBACK_TEXT_MAX, MESSAGE_BLOCKS_JSON_BUDGET, blocks_json_size
-from bot.slack.ids import Action
-from bot.slack.ids import Block as BlockId
 from tests.fakes.slack import MAX_BLOCKS_JSON, _block_reasons
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.domain import Backend
-from bot.refs import ParsedRef
+from bot.domain.refs import ParsedRef
 from bot.slack import syntax
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import errors
-from bot.services.thread_copy import ThreadCopier
-from bot.services.thread_text import ThreadMessage
+from bot.incidents.thread_copy import ThreadCopier
+from bot.incidents.thread_text import ThreadMessage
+from bot.support import errors
 
 
 class Timeline:

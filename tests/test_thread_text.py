@@ -1,10 +1,10 @@
-"""Slack markup → readable text, titles from messages, timeline lines (bot.services.thread_text)."""
+"""Slack markup → readable text, titles from messages, timeline lines (bot.incidents.thread_text)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.services.thread_text import ThreadMessage, slack_to_text, timeline_entry, title_from
+from bot.incidents.thread_text import ThreadMessage, slack_to_text, timeline_entry, title_from
 
 NAMES = {"U1": "Alice Example", "U2": "Bob"}
 CHANNELS = {"C1": "payments-ops"}

@@ -9,8 +9,8 @@ from slack_sdk.models.blocks import ContextBlock, DividerBlock, MarkdownTextObje
 
 from bot.domain import Alert, AlertRef
 from bot.render.alert_message import BACKEND_NAMES, Stamp, alert_actions_block, alert_line, services_text, stamp_line
+from bot.render.ids import Block
 from bot.render.text import MESSAGE_BLOCKS_JSON_BUDGET, code, escape_bounded, link, within_message_limits
-from bot.slack.ids import Block
 
 _TITLE_MAX = 200
 _FILTERS_MAX = 500

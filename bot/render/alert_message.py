@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks import Block as SlackBlock
 
 from bot.domain import Alert, AlertRef, AlertStatus, Backend
+from bot.render.ids import Action, Block
 from bot.render.text import (
     code,
     escape_bounded,
@@ -39,7 +40,6 @@ from bot.render.text import (
     truncate,
     within_message_limits,
 )
-from bot.slack.ids import Action, Block
 
 BACKEND_NAMES = {Backend.ROOTLY: "Rootly", Backend.ILERT: "ilert"}
 # Slack caps option values in overflow menus at 75 characters (select menus allow more; we use the stricter one).

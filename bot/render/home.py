@@ -13,9 +13,9 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
+from bot.digests.replies import understood
 from bot.domain import Alert, Incident
 from bot.render.alert_list import alert_row
-from bot.render.digest_replies import understood
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
 from bot.services.home import SECTION_MAX, HomeData
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot import errors
 from bot.backends import AlertBackend, Backends
 from bot.domain import Actor, Alert, AlertChanges, AlertEdit, AlertRef, Note
-from bot.refs import ParsedRef
+from bot.domain.refs import ParsedRef
 from bot.services.people import People
+from bot.support import errors
 
 log = logging.getLogger(__name__)
 

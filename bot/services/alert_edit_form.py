@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.backends import Backends
 from bot.domain import Alert, AlertRef, CatalogKind, Urgency
-from bot.services.incident_pickers import Picker, PickerSource
+from bot.services.pickers import Picker, PickerSource
 
 EDIT_KINDS = (CatalogKind.SERVICES, CatalogKind.ENVIRONMENTS, CatalogKind.TEAMS)
 

@@ -6,12 +6,12 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from bot import errors
 from bot.backends import AlertBackend, Backends
+from bot.backends.rootly.client import RootlyClient
 from bot.domain import Alert, AlertFilters, Backend, FeedSubscription
-from bot.rootly.client import RootlyClient
 from bot.services.alert_messages import AlertMessages
 from bot.store.alerts import AlertStore
+from bot.support import errors
 
 log = logging.getLogger(__name__)
 

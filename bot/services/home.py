@@ -19,14 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot import errors
 from bot.backends import AlertBackend, Backends
-from bot.cache import TTLCache
+from bot.backends.rootly.client import RootlyClient
+from bot.digests.store import DigestSubscription
 from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, Incident, Service
-from bot.rootly.client import RootlyClient
-from bot.services.incident_pickers import ACTIVE_STATUSES
 from bot.services.people import People
-from bot.store.digests import DigestSubscription
+from bot.services.pickers import ACTIVE_STATUSES
+from bot.support import errors
+from bot.support.cache import TTLCache
 
 log = logging.getLogger(__name__)
 

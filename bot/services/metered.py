@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot import errors, metrics
-from bot.refs import BadReference
+from bot.domain.refs import BadReference
 from bot.services.alert_actions import ActionResult
 from bot.services.reliable import Queued
+from bot.support import errors, metrics
 
 
 def outcome_of(result: Any) -> str:

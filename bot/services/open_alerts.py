@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot import errors
 from bot.backends import Backends
 from bot.domain import Alert, AlertFilters, AlertPage
+from bot.support import errors
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Hashable
 
-from bot import errors
 from bot.backends import AlertBackend
-from bot.cache import TTLCache
 from bot.domain import Actor, Person
 from bot.services.ports import Directory, Profile
+from bot.support import errors
+from bot.support.cache import TTLCache
 
 log = logging.getLogger(__name__)
 

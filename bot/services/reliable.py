@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot import errors
 from bot.backends import Backends
 from bot.domain import AlertRef, Backend
-from bot.refs import ParsedRef
+from bot.domain.refs import ParsedRef
 from bot.services.alert_actions import ActionResult, AlertActions, Target, Verb
 from bot.store.outbox import OutboxItem, OutboxStore
+from bot.support import errors
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from bot.domain import AlertChanges, AlertFilters, Backend
-from bot.refs import BadReference, ParsedRef, parse_alert_reference
+from bot.domain.refs import BadReference, ParsedRef, parse_alert_reference
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Incident:
 
 
 class DigestCommand:
-    """Base of the ``/rootly digest …`` commands, which ``bot.slack.digest_syntax`` parses."""
+    """Base of the ``/rootly digest …`` commands, which ``bot.digests.syntax`` parses."""
 
 
 Command = (
@@ -213,7 +213,7 @@ def parse(text: str) -> Command:
     if name == "incident":
         return Incident(" ".join(rest.split()) or None)
     if name == "digest":
-        from bot.slack.digest_syntax import parse_digest  # imported here: it builds on this module
+        from bot.digests.syntax import parse_digest  # imported here: it builds on this module
 
         return parse_digest(rest)
     ref_text, remainder = _split(rest)

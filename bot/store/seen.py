@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from bot.cache import TTLCache
 from bot.store.db import Database
 from bot.store.schema import webhook_events
+from bot.support.cache import TTLCache
 
 SLACK_EVENT = "slack-event:"
 SLACK_SIGNATURE = "slack-sig:"

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.slack.ids import REQUIRED_BOT_SCOPES
+from bot.render.ids import REQUIRED_BOT_SCOPES
 from tests.fakes.server import FakeServer, Recorded, Reply
 
 Params = dict[str, Any]

@@ -1,5 +1,0 @@
-"""Rootly REST API v1 client. Knows nothing of Slack; returns ``bot.domain`` objects."""
-
-from bot.rootly.client import RootlyClient
-
-__all__ = ["RootlyClient"]

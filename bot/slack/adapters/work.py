@@ -1,0 +1,100 @@
+"""Slow work, off Slack's acknowledgement path.
+
+Bolt runs listeners on a small thread pool; a listener that waits on Rootly holds a worker, and once all are held
+the next request is not even acknowledged within Slack's 3 seconds. Listeners therefore ``ack()`` and hand the
+backend call to this pool, so their thread is free in milliseconds whatever Rootly's latency. Every error is
+caught here and turned into a message for the person: a listener never raises after acking.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.refs import BadReference
+from bot.render import replies
+from bot.support import errors, request_context
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+Reply = Callable[..., Any]
+
+
+class WorkPool:
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+        self._lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()
+
+    def _track(self, future: Future[Any]) -> Future[Any]:
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._untrack)
+        return future
+
+    def _untrack(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float) -> bool:
+        """Accept no more work and wait up to ``timeout`` s for what was accepted; True when all of it finished."""
+        self._executor.shutdown(wait=False)
+        with self._lock:
+            pending = set(self._pending)
+        if not pending:
+            return True
+        log.info("waiting up to %.0f s for %d job(s) to finish", timeout, len(pending))
+        _, not_done = wait(pending, timeout=timeout)
+        if not_done:
+            log.error("%d job(s) did not finish before shutdown", len(not_done))
+        return not not_done
+
+    def submit(
+        self, job: Callable[[], Message | None], reply: Reply, *, subject: str = "it", typed: str | None = None
+    ) -> Future[None]:
+        """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
+        # Run in the submitter's context, so the job's log lines carry the Slack request's id
+        # (bot.support.request_context).
+        return self._track(self._executor.submit(request_context.carried(self._run), job, reply, subject, typed))
+
+    def call(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Plain background work with no person waiting (errors are logged)."""
+
+        def run() -> Any:
+            try:
+                return fn()
+            except Exception:
+                log.exception("background work failed")
+                return None
+
+        return self._track(self._executor.submit(request_context.carried(run)))
+
+    def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
+        try:
+            message = job()
+        except BadReference as exc:
+            message = replies.problem(str(exc), typed=typed)
+        except errors.BackendError as exc:
+            log.info("backend refused %s: %s (%s)", subject, exc.message, type(exc).__name__)
+            message = replies.backend_error(exc, subject=subject, typed=typed)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error") or "unknown_error")
+            log.warning("Slack refused %s: %s", subject, code)
+            message = replies.slack_refused(code, typed=typed)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("unexpected error handling %s (reference %s)", subject, reference)
+            message = replies.unexpected(reference, typed=typed)
+        if message is None:
+            return
+        try:
+            reply(**message)
+        except Exception:
+            log.exception("could not deliver the reply about %s", subject)

@@ -1,0 +1,241 @@
+"""Buttons and menus on alert messages, and the note modal: ack at once, act, re-render from the API's answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import AlertRef
+from bot.render import modals, replies
+from bot.render.alert_list import replace_alert_row
+from bot.render.alert_message import OverflowVerb, Stamp, parse_overflow_value
+from bot.render.ids import Action, Block, Callback
+from bot.services.alert_actions import ActionResult
+from bot.services.reliable import Origin, Queued
+from bot.slack.listeners import alert_edit
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a block action tells us: which alert, who, and which message it was on."""
+
+    ref: AlertRef
+    user_id: str
+    user_name: str | None
+    channel: str | None
+    ts: str | None
+    ephemeral: bool
+    blocks: list[dict[str, Any]] | None
+    trigger_id: str | None
+    response_url: str | None = None
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.user_id, self.user_name, self.channel, self.response_url)
+
+    @classmethod
+    def parse(cls, body: dict[str, Any], value: str) -> Click:
+        """Raises ValueError for a value the bot did not render (forged or garbled)."""
+        user = body.get("user") or {}
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        return cls(
+            ref=AlertRef.decode(value),
+            user_id=str(user.get("id") or ""),
+            user_name=user.get("name") or user.get("username"),
+            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            ts=container.get("message_ts") or message.get("ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            blocks=message.get("blocks") if isinstance(message.get("blocks"), list) else None,
+            trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"),
+        )
+
+
+def register(app: App, services: Services) -> None:
+    def ephemeral(respond: Respond):  # type: ignore[no-untyped-def]
+        return lambda **message: respond(**{"replace_original": False, "response_type": "ephemeral", **message})
+
+    def run(click: Click, respond: Respond, client: WebClient, act: Any) -> None:
+        reply = ephemeral(respond)
+
+        def job() -> dict[str, Any] | None:
+            result = act()
+            if isinstance(result, Queued):  # in the outbox: the message stays as it is until the action lands
+                return replies.queued(result)
+            finish(services, client, click, result, reply)
+            return None
+
+        services.work.submit(job, reply, subject=f"alert {click.ref.id}")
+
+    @app.action(Action.ACKNOWLEDGE)
+    def acknowledge(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        ack()
+        click = _click(body, action.get("value"), respond)
+        if click:
+            run(click, respond, client, lambda: services.reliable.acknowledge(click.ref, click.origin))
+
+    @app.action(Action.RESOLVE)
+    def resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        click = _click(body, action.get("value"), respond)
+        if click:
+            run(
+                click,
+                respond,
+                client,
+                lambda: services.reliable.resolve(click.ref, click.origin),
+            )
+
+    @app.action(Action.SNOOZE)
+    @app.action(Action.OVERFLOW)
+    def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        value = (action.get("selected_option") or {}).get("value") or ""
+        try:
+            verb, ref = parse_overflow_value(value)
+            click = Click.parse(body, ref.encode())
+        except ValueError:
+            ephemeral(respond)(**replies.problem("That menu option is not one I know. Refresh the alert and retry."))
+            return
+        acts = services.actions
+        if verb is OverflowVerb.EDIT:
+            if click.trigger_id:
+                alert_edit.open_edit(services, client, ref, click.trigger_id, respond)
+            return
+        if verb.snooze_minutes:
+            minutes = verb.snooze_minutes
+            run(click, respond, client, lambda: acts.snooze(ref, click.user_id, minutes, click.user_name))
+        elif verb is OverflowVerb.ESCALATE:
+            run(click, respond, client, lambda: acts.escalate(ref, click.user_id, click.user_name))
+        else:
+            noise = verb is OverflowVerb.MARK_NOISE
+            run(click, respond, client, lambda: acts.set_noise(ref, click.user_id, noise, click.user_name))
+
+    @app.action(Action.ADD_NOTE)
+    def add_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        click = _click(body, action.get("value"), respond)
+        if not click or not click.trigger_id:
+            return
+        # Opened at once, before any Rootly call, so Slack's 3-second trigger window is always met.
+        metadata = json.dumps({"ref": click.ref.encode(), "channel": click.channel})
+        view = modals.note_modal(_summary_of(click), private_metadata=metadata)
+        try:
+            client.views_open(trigger_id=click.trigger_id, view=view)
+        except SlackApiError as exc:  # expired trigger or Slack down: tell the person, don't fail silently
+            log.warning("could not open the note modal: %s", exc.response.get("error"))
+            ephemeral(respond)(**replies.slack_refused(str(exc.response.get("error") or "unknown_error")))
+
+    @app.view(Callback.NOTE_MODAL)
+    def note_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        text = (((view.get("state") or {}).get("values") or {}).get(Block.NOTE_INPUT) or {}).get(Action.NOTE_TEXT, {})
+        note = (text.get("value") or "").strip()
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            if not isinstance(meta, dict):
+                raise ValueError("private_metadata is not an object")
+            ref = AlertRef.decode(str(meta.get("ref") or ""))
+        except ValueError:
+            ack(response_action="errors", errors={Block.NOTE_INPUT: "This form lost track of its alert; reopen it."})
+            return
+        if not note:
+            ack(response_action="errors", errors={Block.NOTE_INPUT: "Write something first."})
+            return
+        user = body.get("user") or {}
+        view_id = view.get("id")
+        if services.store.claim(f"note-view:{view_id}", user.get("id") or "?", 3600) is not None:
+            ack()  # the same submission again (a resend): the first one is being handled
+            return
+        # Keep the modal open on a progress view and fill it with the outcome, so a failure hands the text back.
+        ack(response_action="update", view=modals.progress_modal("Add note", "Adding your note…"))
+        origin = Origin(user.get("id") or "", user.get("name"), meta.get("channel"), None)
+
+        def show(modal: dict[str, Any], message: dict[str, Any]) -> None:
+            """The outcome in the modal; if the person closed it meanwhile, in a DM, so a failed note is not lost."""
+            try:
+                client.views_update(view_id=view_id, view=modal)
+            except SlackApiError as exc:
+                log.info("note modal %s is gone (%s); telling the person by DM", view_id, exc.response.get("error"))
+                client.chat_postMessage(channel=origin.slack_user_id, **message)
+
+        def job() -> None:
+            try:
+                result = services.reliable.add_note(ref, origin, note)
+            except Exception as exc:
+                failed = modals.note_modal(
+                    "Your note was not added.",
+                    private_metadata=view.get("private_metadata") or "",
+                    initial_text=note,
+                    error=replies.describe_failure(exc),
+                )
+                show(failed, replies.problem(f"Your note was not added: {replies.describe_failure(exc)}", typed=note))
+                return
+            if isinstance(result, Queued):
+                show(modals.done_modal("Add note", replies.queued(result)["text"]), replies.queued(result))
+            else:
+                show(modals.done_modal("Add note", replies.action_text(result)), replies.action_result(result))
+
+        services.work.call(job)
+
+
+def _click(body: dict[str, Any], value: str | None, respond: Respond) -> Click | None:
+    try:
+        return Click.parse(body, value or "")
+    except ValueError:
+        respond(
+            replace_original=False, **replies.problem("That button is not one I know. Refresh the alert and retry.")
+        )
+        return None
+
+
+def _summary_of(click: Click) -> str:
+    """The alert's line from the message the button was on, for the modal's context (no API call)."""
+    for block in click.blocks or ():
+        block_id = str(block.get("block_id") or "")
+        if block_id in (Block.ALERT_SUMMARY, f"{Block.ALERT_SUMMARY}:{click.ref.encode()}"):
+            text = (block.get("text") or {}).get("text")
+            if text:
+                return str(text).split("\n")[0]
+    return f"Alert `{click.ref.id}`"
+
+
+def finish(services: Services, client: WebClient, click: Click, result: ActionResult, reply: Any) -> None:
+    """Re-render every message showing the alert; tell the clicker only what the message itself cannot."""
+    stamp = Stamp(replies.PAST[result.verb], f"<@{click.user_id}>", result.at) if result.done else None
+    services.messages.refresh(result.alert, stamp)
+    on_tracked = bool(
+        click.channel and click.ts and services.messages.is_tracked(click.channel, click.ts, result.alert)
+    )
+    blocks = None
+    if not on_tracked and click.blocks:
+        # A list message: re-render just this alert's row in it.
+        blocks = replace_alert_row(
+            click.blocks,
+            result.alert,
+            stamp=stamp,
+            backend_label=services.messages.backend_label,
+            can_declare=services.messages.can_declare,
+        )
+    if blocks is not None:
+        text = result.alert.summary[:300]
+        if click.ephemeral:  # ephemeral messages change only through the response URL
+            reply(replace_original=True, text=text, blocks=blocks)
+        elif click.channel and click.ts:
+            client.chat_update(channel=click.channel, ts=click.ts, blocks=blocks, text=text)
+    shown_on_message = on_tracked or blocks is not None
+    if not (result.done and not result.warnings and shown_on_message):
+        reply(**replies.action_result(result))

@@ -1,0 +1,92 @@
+"""The App Home tab: published fresh on ``app_home_opened``, and again after each click made on it.
+
+Opening the tab only hands the work to the pool (the event is acknowledged at once); the view is published when
+Rootly has answered. Buttons on the tab are the alert buttons of every other surface; Acknowledge and Resolve
+clicked here get listeners of their own (matched before the message listeners, by the view type), because a home
+tab has no message to re-render and no response URL to reply to: the outcome is shown on top of the refreshed
+tab instead. Add note and Declare incident open their forms as anywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.render import replies
+from bot.render.home import home_view
+from bot.render.ids import Action
+from bot.services.alert_actions import ActionResult
+from bot.services.reliable import Queued
+from bot.slack.listeners.actions import Click, finish
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def from_home(body: dict[str, Any]) -> bool:
+    """Bolt matcher: the click was made on the App Home tab."""
+    view = body.get("view") if isinstance(body, dict) else None
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
+def publish(services: Services, client: WebClient, user_id: str, notice: Sequence[dict[str, Any]] = ()) -> None:
+    """Gather and publish the person's tab (``notice``: blocks saying how their last click went)."""
+    if services.home is None:
+        return
+    data = services.home.gather(user_id)
+    view = home_view(
+        data,
+        notice=notice,
+        more_url=f"{services.settings.rootly_app_url}/account/alerts",
+        backend_label=len(list(services.backends)) > 1,
+        can_declare=services.messages.can_declare,
+    )
+    client.views_publish(user_id=user_id, view=view)
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        user_id = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user_id:
+            return  # the Messages tab, or an event without a person
+        services.work.call(lambda: publish(services, client, user_id))
+
+    def on_click(act: Callable[[Click], ActionResult | Queued]) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+            ack()
+            user_id = str((body.get("user") or {}).get("id") or "")
+
+            def reply(**message: Any) -> None:
+                publish(services, client, user_id, notice=message.get("blocks") or [])
+
+            try:
+                click = Click.parse(body, action.get("value") or "")
+            except ValueError:
+                problem = replies.problem("That button is not one I know. Open the tab again and retry.")
+                services.work.call(lambda: reply(**problem))
+                return
+
+            def job() -> dict[str, Any] | None:
+                result = act(click)
+                if isinstance(result, Queued):
+                    return replies.queued(result)
+                finish(services, client, click, result, reply)  # re-renders the alert's messages, then replies
+                return None
+
+            services.work.submit(job, reply, subject=f"alert {click.ref.id}")
+
+        return listener
+
+    app.action(Action.ACKNOWLEDGE, matchers=[from_home])(
+        on_click(lambda click: services.reliable.acknowledge(click.ref, click.origin))
+    )
+    app.action(Action.RESOLVE, matchers=[from_home])(
+        on_click(lambda click: services.reliable.resolve(click.ref, click.origin))
+    )

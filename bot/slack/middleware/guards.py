@@ -1,0 +1,152 @@
+"""Requests Slack sends more than once are handled once: verified, replayed and retried requests.
+
+- Before Bolt parses anything, :class:`SlackGate` checks the signature and its 5-minute window, then refuses a
+  signature it has already accepted: Slack signs every request it sends afresh, so the same signature twice is a
+  replay (a captured request sent again inside the window), and a replayed ``/rootly note`` must not add a note.
+- Events API deliveries are retried by Slack (``X-Slack-Retry-Num``: when the first answer was slow, failed or
+  lost) with the same ``event_id``: the first delivery of an id is handled, later ones are answered 200 at once.
+  If the first handling fails, the id is forgotten (see :func:`bot.slack.middleware.failures.answer`) so a
+  retry can do it.
+
+Both keys live in the database (:class:`~bot.store.seen.SeenStore`), so they hold across replicas. If the database
+cannot be written the request is let through: its signature and window were verified, and refusing every request
+while the database is full would take the bot down for a defence in depth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.store.seen import SLACK_EVENT, SLACK_SIGNATURE, SeenStore
+
+log = logging.getLogger(__name__)
+
+# Slack retries an event three times within about five minutes; replays outside the 5-minute window fail anyway.
+KEEP_EVENTS = timedelta(hours=1)
+KEEP_SIGNATURES = timedelta(minutes=10)
+
+
+class SlackGate:
+    """Signature, window and replay, checked on the raw body before anything reads it."""
+
+    def __init__(self, signing_secret: str, first: Callable[[str], bool]) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
+        self.first = first
+
+    def admit(self, timestamp: str | None, signature: str | None, body: bytes) -> bool:
+        if not timestamp or not signature:
+            return False
+        try:
+            valid = self.verifier.is_valid(body, timestamp, signature)
+        except Exception:  # a malformed timestamp header
+            return False
+        if not valid:
+            return False
+        try:
+            fresh = self.first(SLACK_SIGNATURE + signature[:100])
+        except Exception:
+            log.warning("replay check unavailable (database); letting a verified request through", exc_info=True)
+            return True
+        if not fresh:
+            log.warning("refused a replayed Slack request (signature already used)")
+        return fresh
+
+
+# Types of the fields listeners read from interaction payloads; Slack never sends anything else.
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "user": dict,
+    "team": (dict, type(None)),
+    "channel": (dict, type(None)),
+    "container": dict,
+    "message": dict,
+    "view": dict,
+    "actions": list,
+    "callback_id": str,
+    "trigger_id": str,
+    "response_url": str,
+    "action_id": str,
+    "block_id": str,
+    "value": str,
+    "event": dict,
+    "event_id": str,
+}
+_VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "type": str,
+    "callback_id": str,
+    "private_metadata": str,
+    "state": dict,
+    "blocks": list,
+}
+
+
+def malformed(body: bytes, content_type: str | None) -> str | None:
+    """Why a verified Slack body is not the shape Slack sends (None when it is), checked before Bolt reads it."""
+    try:
+        if (content_type or "").startswith("application/json"):
+            payload: Any = json.loads(body)
+        else:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            if "payload" not in form:
+                return None  # a slash command: form fields are strings by construction
+            payload = json.loads(form["payload"][-1])
+    except (ValueError, UnicodeDecodeError):
+        return "not JSON or form data"
+    if not isinstance(payload, dict):
+        return "not a JSON object"
+    for name, kind in _FIELD_TYPES.items():
+        if name in payload and not isinstance(payload[name], kind):
+            return f"{name} is {type(payload[name]).__name__}"
+    if any(not isinstance(a, dict) for a in payload.get("actions") or ()):
+        return "actions are not objects"
+    view = payload.get("view") or {}
+    for name, kind in _VIEW_TYPES.items():
+        if name in view and not isinstance(view[name], kind):
+            return f"view.{name} is {type(view[name]).__name__}"
+    values = (view.get("state") or {}).get("values", {})
+    if not isinstance(values, dict) or any(
+        not isinstance(block, dict) or any(not isinstance(v, dict) for v in block.values()) for block in values.values()
+    ):
+        return "view.state.values is not blocks of inputs"
+    return None
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    """The dedupe key of an Events API delivery, or None for any other request."""
+    if body.get("type") != "event_callback":
+        return None
+    event_id = body.get("event_id")
+    return f"{SLACK_EVENT}{event_id}" if isinstance(event_id, str) and event_id else None
+
+
+def register(app: App, seen: SeenStore) -> None:
+    @app.use
+    def once_per_event(body: dict[str, Any], request: BoltRequest, next_: Callable[[], None]) -> BoltResponse | None:
+        key = event_key(body)
+        if key is None:
+            return next_()
+        try:
+            first = seen.first(key)
+        except Exception:
+            log.warning("event dedupe unavailable (database); handling %s", key, exc_info=True)
+            first = True
+        if first:
+            return next_()
+        retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+        reason = (request.headers.get("x-slack-retry-reason") or ["?"])[0]
+        log.info("Slack event %s delivered again (retry %s, %s): already handled", key, retry, reason)
+        return BoltResponse(status=200, body="")
+
+
+def prune(seen: SeenStore) -> None:
+    seen.prune(SLACK_EVENT, KEEP_EVENTS)
+    seen.prune(SLACK_SIGNATURE, KEEP_SIGNATURES)
