@@ -148,7 +148,7 @@ def in_process(fakes: Fakes, database: Path, repeat: int) -> dict[str, Any]:
     from bot.render.text import blocks_json_size
 
     app = build_app(Settings.from_env(env(fakes, database), dotenv=False))
-    digests = app.services.digests
+    digests = app.digests
     filters = AlertFilters()
     total_cpu, render_cpu, wall, calls = [], [], [], []
     message: dict[str, Any] = {}
@@ -163,7 +163,7 @@ def in_process(fakes: Fakes, database: Path, repeat: int) -> dict[str, Any]:
         page, _ = digests.open_alerts.list(filters, limit=20_000)
         for _ in range(repeat):
             started_cpu = time.process_time()
-            digest_message(DigestView(page.alerts, page.total, app.services.digests.clock()))
+            digest_message(DigestView(page.alerts, page.total, app.digests.clock()))
             render_cpu.append(time.process_time() - started_cpu)
     finally:
         app.close()

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         thread.start()
         sender = SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET, "")
         sender.response_url = slack.response_url()
-        declarations = app.services.incidents
+        declarations = app.incidents
         assert declarations is not None
         rootly.latency = args.latency
         form = "application/x-www-form-urlencoded"

@@ -19,17 +19,19 @@ from bot.backends.ilert.backend import IlertBackend
 from bot.backends.ilert.client import IlertClient
 from bot.backends.rootly.backend import RootlyBackend
 from bot.backends.rootly.client import RootlyClient
-from bot.backends.rootly.webhooks import Delivery, WebhookReceiver
 from bot.config import Settings
+from bot.digests import listener as digest_listener
 from bot.digests.jobs import DigestJobs
 from bot.digests.poster import SlackDigestPoster
 from bot.digests.service import Digests, DigestSettings
 from bot.digests.store import DigestStore
 from bot.domain import Backend
-from bot.incidents import listener as incidents
+from bot.domain.grantees import parse_grantees
+from bot.incidents import listener as incident_listener
 from bot.incidents.conversations import SlackConversations
 from bot.incidents.service import IncidentDeclarations
 from bot.incidents.store import DeclarationStore
+from bot.services.action_path import ActionPath
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
 from bot.services.feeds import Feeds, IlertPoller, RootlyPoller
@@ -39,9 +41,10 @@ from bot.services.metered import DIRECT_KINDS, INCIDENT_KINDS, RELIABLE_KINDS, T
 from bot.services.open_alerts import OpenAlerts
 from bot.services.people import People
 from bot.services.pickers import PickerSource
-from bot.services.policy import Permission, Policy, parse_grantees
+from bot.services.policy import Permission, Policy
 from bot.services.reliable import OutboxDelivery, ReliableActions
 from bot.services.triggers import Triggers
+from bot.services.webhooks import Delivery, WebhookReceiver
 from bot.slack.adapters.auth import WorkspaceAuthorization
 from bot.slack.adapters.directory import SlackDirectory
 from bot.slack.adapters.messenger import SlackMessenger
@@ -50,6 +53,7 @@ from bot.slack.adapters.notifier import OutboxNotifier
 from bot.slack.adapters.resilience import BoundedRateLimitHandler, SlackObserver
 from bot.slack.adapters.usergroups import SlackUserGroups
 from bot.slack.adapters.work import WorkPool
+from bot.slack.context import Services
 from bot.slack.listeners import actions, alert_edit, commands
 from bot.slack.listeners import home as home_tab
 from bot.slack.middleware import failures, guards, policy_gate, request_log
@@ -73,31 +77,6 @@ class Deps:
 
 
 @dataclass
-class Services:
-    settings: Settings
-    backends: Backends
-    people: People
-    actions: AlertActions
-    work: WorkPool
-    store: AlertStore
-    messages: AlertMessages
-    open_alerts: OpenAlerts
-    feeds: Feeds
-    poller: RootlyPoller | None
-    ilert_poller: IlertPoller | None
-    webhooks: WebhookReceiver
-    triggers: Triggers
-    digests: Digests
-    incidents: IncidentDeclarations | None  # None without Rootly: incidents are Rootly's
-    reliable: ReliableActions
-    outbox: OutboxDelivery
-    policy: Policy
-    health: DependencyHealth
-    outbox_store: OutboxStore
-    home: Home | None = None  # the App Home tab (bot/slack/listeners/home.py)
-
-
-@dataclass
 class BotApp:
     settings: Settings
     bolt: App
@@ -107,6 +86,8 @@ class BotApp:
     scheduler: BackgroundScheduler
     authorization: WorkspaceAuthorization
     closers: list = field(default_factory=list)
+    digests: Digests | None = None  # the digests feature (bot/digests/)
+    incidents: IncidentDeclarations | None = None  # the incidents feature (bot/incidents/); None without Rootly
 
     def start_background(self) -> None:
         """Start scheduled jobs and warm the Slack identity; `rootly-bot run` calls it, tests when they need it."""
@@ -182,9 +163,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     messages = AlertMessages(
         store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=rootly is not None
     )
+    path = ActionPath(messages)
     feeds = Feeds(store, registry, messages)
     poller = RootlyPoller(rootly, feeds, store) if rootly is not None else None
     declarations = None
+    pickers = None
     if rootly is not None:
         pickers = PickerSource(rootly)
         closers.append(pickers.close)
@@ -225,36 +208,37 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         ilert_poller=IlertPoller(registry.get(Backend.ILERT), feeds, store) if settings.ilert_enabled else None,
         webhooks=WebhookReceiver(settings.rootly_webhook_secret, store.first_delivery, on_delivery),
         triggers=Triggers(registry, people, messages),
-        digests=Digests(
-            DigestStore(database),
-            OpenAlerts(registry),
-            SlackDigestPoster(client),
-            DigestSettings(
-                default_timezone=settings.default_timezone,
-                min_interval=settings.digest_min_interval_seconds,
-                claim_seconds=settings.digest_claim_seconds,
-                more_url=f"{settings.rootly_app_url}/account/alerts",
-                backend_label=len(backends) > 1,
-                can_declare=messages.can_declare,
-            ),
-        ),
-        incidents=declarations,
         reliable=ReliableActions(alert_actions, outbox_store),
-        outbox=OutboxDelivery(outbox_store, outbox_actions, registry, OutboxNotifier(client)),
+        outbox=OutboxDelivery(outbox_store, outbox_actions, registry, path.landed_later(OutboxNotifier(client))),
         policy=policy,
         health=health,
         outbox_store=outbox_store,
+        path=path,
+        pickers=pickers,
+    )
+    digests = Digests(
+        DigestStore(database),
+        OpenAlerts(registry),
+        SlackDigestPoster(client),
+        DigestSettings(
+            default_timezone=settings.default_timezone,
+            min_interval=settings.digest_min_interval_seconds,
+            claim_seconds=settings.digest_claim_seconds,
+            more_url=f"{settings.rootly_app_url}/account/alerts",
+            backend_label=len(backends) > 1,
+            can_declare=messages.can_declare,
+        ),
     )
     # Listeners reach the action services through counters (rootly_bot_actions_total); the outbox keeps the bare ones.
     services.actions = Metered(services.actions, DIRECT_KINDS)  # type: ignore[assignment]
     services.reliable = Metered(services.reliable, RELIABLE_KINDS)  # type: ignore[assignment]
     services.triggers = Metered(services.triggers, TRIGGER_KINDS)  # type: ignore[assignment]
-    if services.incidents is not None:
-        services.incidents = Metered(services.incidents, INCIDENT_KINDS)  # type: ignore[assignment]
-    services.home = Home(registry, people, rootly, services.digests.subscriptions, feeds.subscriptions)
+    if declarations is not None:
+        declarations = Metered(declarations, INCIDENT_KINDS)  # type: ignore[assignment]
+    services.home = Home(registry, people, rootly, (digests.subscription_lines, feeds.subscription_lines))
     metrics.read_outbox_depth_from(outbox_store.depth)
     scheduler = make_scheduler()
-    DigestJobs(scheduler, services.digests, resync_seconds=settings.digest_resync_seconds).install()
+    DigestJobs(scheduler, digests, resync_seconds=settings.digest_resync_seconds).install()
     add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
     add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))
     if policy.uses_groups:
@@ -287,10 +271,12 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     commands.register(bolt, services)
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
-    incidents.register(bolt, services)
+    # Feature folders: each registers its listeners and its ``/rootly`` words on top of the core.
+    incident_listener.register(bolt, services, declarations)
+    digest_listener.register(services, digests)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:
         return failures.answer(error, body, seen.forget, work.call)
 
-    return BotApp(settings, bolt, services, database, client, scheduler, authorization, closers)
+    return BotApp(settings, bolt, services, database, client, scheduler, authorization, closers, digests, declarations)

@@ -125,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return check(settings, out)
     if args.command == "digest":
-        return digest_cli.digest(settings, args, out, sys.stderr)
+        from bot.app import build_app
+
+        return digest_cli.digest(lambda: build_app(settings), args, out, sys.stderr)
     return run(settings)
 
 

@@ -208,7 +208,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
-    from bot.services.policy import parse_grantees  # the policy's own parser: one definition of an entry
+    from bot.domain.grantees import parse_grantees  # the policy's own parser: one definition of an entry
 
     for name in ("POLICY_RESOLVE", "POLICY_DECLARE"):
         try:

@@ -73,7 +73,7 @@ def test_mistakes_are_named_and_change_nothing(bot, text: str, fragment: str) ->
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     assert fragment in text_of(answer)
     assert "/rootly digest daily 09:00" in text_of(answer)  # the syntax, as a hint
-    assert bot.app.services.digests.subscriptions() == []
+    assert bot.app.digests.subscriptions() == []
 
 
 def test_list_and_off(bot) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +150,7 @@ def test_scheduled_digests_post_each_slot_once_and_stop_when_turned_off(  # type
         settled = len(slack.calls("chat.postMessage"))
         time.sleep(4)
         assert len(slack.calls("chat.postMessage")) <= settled + 1  # at most one already running when it stopped
-        runs = bot.app.services.digests.store.runs()
+        runs = bot.app.digests.store.runs()
         assert runs == []  # removed with the subscription
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.domain.grantees import Grantee, parse_grantees
 from bot.render.ids import Action, Block
-from bot.services.policy import Grantee, LookupFailed, Permission, Policy, parse_grantees
+from bot.services.policy import LookupFailed, Permission, Policy
 from tests import guarantees
 from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake

@@ -7,16 +7,27 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.views import View
 
-from bot.domain import Alert, AlertRef, AlertStatus, Backend, CatalogItem, CatalogKind, Incident, NewIncident
+from bot.domain import (
+    Alert,
+    AlertRef,
+    AlertStatus,
+    Backend,
+    CatalogItem,
+    CatalogKind,
+    Incident,
+    NewIncident,
+    Picker,
+    Pickers,
+)
 from bot.incidents import messages as incident_messages
 from bot.incidents import modal as incident_modal
 from bot.incidents import prefill as incident_prefill
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
-from bot.incidents.modal import Choice, FormValues
+from bot.incidents.modal import FormValues
 from bot.incidents.service import Origin, Source
 from bot.incidents.thread_copy import ThreadCopy
 from bot.render.ids import Action, Block, Callback
-from bot.services.pickers import Picker, Pickers
+from bot.render.pickers import Choice
 from bot.support import errors
 
 ALERT = AlertRef(Backend.ROOTLY, "7c9e6679-7425-40de-944b-e07fc1f90ae7")

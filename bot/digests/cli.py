@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
-from bot.config import Settings
+from bot.digests.service import Digests
 from bot.support import errors
+
+
+class BuiltApp(Protocol):
+    digests: Digests | None
+
+    def close(self, grace: float = 0.0) -> bool: ...
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("filters", nargs="*", help="service:<slug> urgency:<name> source:<name> status:<s>")
 
 
-def digest(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.app import build_app
+def digest(build: Callable[[], BuiltApp], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``build`` makes the app (bot/cli.py passes ``build_app`` with the settings): the feature does not wire it."""
     from bot.digests.service import PostRefused
     from bot.digests.store import Empty
     from bot.slack.syntax import FilterError, parse_filters
@@ -31,9 +38,10 @@ def digest(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
     except FilterError as exc:
         print(f"✗ {exc}", file=err)
         return 2
-    bot = build_app(settings)
+    bot = build()
     try:
-        digests = bot.services.digests
+        digests = bot.digests
+        assert digests is not None
         message = digests.render(filters, empty=Empty.NOTE)
         assert message is not None
         if args.print_only:

@@ -3,27 +3,47 @@ sees what was set up; mistakes answer only the person, naming the part that was 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import Ack, Respond
 
 from bot.digests import replies as digest_replies
 from bot.digests.schedule import ScheduleError
-from bot.digests.service import DigestInvalid, PostRefused
-from bot.digests.syntax import DigestList, DigestNow, DigestOff, DigestSubscribe
+from bot.digests.service import DigestInvalid, Digests, PostRefused
+from bot.digests.syntax import DigestCommand, DigestList, DigestNow, DigestOff, DigestSubscribe, parse_digest
 from bot.render import replies
-from bot.slack.syntax import USAGE, DigestCommand
+from bot.slack.adapters.work import WorkPool
+from bot.slack.context import Services as Core
+from bot.slack.syntax import USAGE, Invalid
 
-if TYPE_CHECKING:
-    from bot.app import Services
+
+@dataclass(frozen=True)
+class Services:
+    """What the digest listener needs: the digests service, and the work pool for slow posts."""
+
+    digests: Digests
+    work: WorkPool
 
 
-def handle(services: Services, parsed: DigestCommand, command: dict[str, Any], ack: Ack, respond: Respond) -> None:
+def register(core: Core, digests: Digests) -> None:
+    """Hand ``/rootly digest …`` to this folder."""
+    services = Services(digests, core.work)
+    core.subcommands["digest"] = lambda rest, command, ack, respond: handle(
+        services, parse_digest(rest), command, ack, respond
+    )
+
+
+def handle(
+    services: Services, parsed: DigestCommand | Invalid, command: dict[str, Any], ack: Ack, respond: Respond
+) -> None:
     digests = services.digests
     channel = command.get("channel_id") or ""
     now = digests.clock()
     hint = f"Use: `{USAGE['digest']}`"
     match parsed:
+        case Invalid(problem=problem, typed=typed):
+            ack(**replies.problem(problem, typed=typed, hint=hint))
         case DigestSubscribe(request=request):
             try:
                 result = digests.subscribe(channel, request, command.get("user_id") or "")

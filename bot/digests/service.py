@@ -26,9 +26,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.digests.render import DigestView, digest_message, empty_digest
+from bot.digests.replies import understood
 from bot.digests.schedule import Kind, Schedule, ScheduleError, interval_anchor, interval_words, parse_zone
 from bot.digests.store import DigestRun, DigestStore, DigestSubscription, Empty, RunStatus
-from bot.domain import AlertFilters
+from bot.domain import AlertFilters, SubscriptionLine
 from bot.services.open_alerts import OpenAlerts
 from bot.support import errors
 
@@ -183,6 +184,10 @@ class Digests:
 
     def subscriptions(self) -> list[DigestSubscription]:
         return self.store.all()
+
+    def subscription_lines(self) -> list[SubscriptionLine]:
+        """The digests as the App Home lists them."""
+        return [SubscriptionLine(s.channel, s.created_by, f"Digest *#{s.id}*", understood(s)) for s in self.store.all()]
 
     def next_due(self, sub: DigestSubscription, after: datetime | None = None) -> datetime | None:
         return sub.schedule.next_slot(after or self.clock())

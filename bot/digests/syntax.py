@@ -12,7 +12,7 @@ from bot.digests.schedule import Cron, Kind, ScheduleError, looks_like_zone, par
 from bot.digests.service import DigestRequest
 from bot.digests.store import Empty
 from bot.domain import AlertFilters
-from bot.slack.syntax import FILTER_SYNTAX, DigestCommand, FilterError, Invalid, parse_filters
+from bot.slack.syntax import FILTER_SYNTAX, FilterError, Invalid, parse_filters
 
 _OPEN_QUOTES = {'"': '"', "“": "”", "„": "“", "'": "'", "‘": "’"}
 _CLOSE_QUOTES = {'"', "”", "“", "'", "’"}
@@ -20,6 +20,10 @@ _UNIT_WORDS = {
     "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes",
     "h", "hr", "hrs", "hour", "hours", "d", "day", "days",
 }  # fmt: skip
+
+
+class DigestCommand:
+    """Base of the ``/rootly digest …`` commands."""
 
 
 @dataclass(frozen=True)

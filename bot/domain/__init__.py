@@ -255,6 +255,18 @@ def _lower(values: tuple[str, ...]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class SubscriptionLine:
+    """Something a person set up in a channel (a digest, a feed, a follow), as the App Home lists it.
+
+    Each feature describes its own subscriptions, so the Home tab lists them without knowing the features."""
+
+    channel: str
+    created_by: str | None
+    label: str  # mrkdwn: "Digest *#3*", "Feed"
+    text: str  # mrkdwn: what it does
+
+
+@dataclass(frozen=True)
 class FeedSubscription:
     """A channel that gets a message for each new alert matching ``filters``."""
 
@@ -327,3 +339,24 @@ class NewIncident:
     parent_incident_id: str | None = None
     alert_ids: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
+
+
+# What a form offers to pick from one of Rootly's catalogs (severities, services, teams…).
+@dataclass(frozen=True)
+class Picker:
+    kind: CatalogKind
+    items: tuple[CatalogItem, ...]  # every item when static; the first page when searched
+    searched: bool  # offered as an external select: too many for one list, or of unknown size
+    failed: bool = False  # Rootly did not answer: searched as typed, and the form says so
+
+
+@dataclass(frozen=True)
+class Pickers:
+    by_kind: dict[CatalogKind, Picker]
+
+    def __getitem__(self, kind: CatalogKind) -> Picker:
+        return self.by_kind[kind]
+
+    @property
+    def failed(self) -> list[CatalogKind]:
+        return [kind for kind, picker in self.by_kind.items() if picker.failed]

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import AlertRef, CatalogKind, NewIncident
-from bot.incidents.modal import FIELDS, Choice, FormValues
+from bot.incidents.modal import FIELDS, FormValues
 from bot.incidents.service import Origin, Source
 from bot.render.ids import Action, Block
+from bot.render.pickers import Choice
 from bot.support import errors
 
 _METADATA_TEXT_MAX = 300

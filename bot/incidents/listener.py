@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -29,15 +30,15 @@ from bot.incidents import modal as incident_modal
 from bot.incidents import prefill as incident_prefill
 from bot.incidents.conversations import thread_message
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
-from bot.incidents.modal import FIELD_BY_ACTION, FormValues, option
+from bot.incidents.modal import FIELD_BY_ACTION, FormValues
 from bot.incidents.prefill import Prefill
 from bot.incidents.service import Declared, IncidentDeclarations, InProgress, Origin, Outcome, Source, Unconfirmed
 from bot.render import replies
 from bot.render.ids import Action, Block, Callback
+from bot.render.pickers import option
+from bot.slack.adapters.work import WorkPool
+from bot.slack.context import Services as Core
 from bot.support import errors
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,20 @@ _SUBJECT = {Origin.MESSAGE: "thread", Origin.ALERT: "alert", Origin.COMMAND: "fo
 Result = Outcome | errors.BackendError | None  # None: an unexpected error (logged by the work pool)
 
 
-def register(app: App, services: Services) -> None:
+@dataclass(frozen=True)
+class Services:
+    """What the incident listeners need: the declarations service (None without Rootly) and the work pool."""
+
+    incidents: IncidentDeclarations | None
+    work: WorkPool
+
+
+def register(app: App, core: Core, incidents: IncidentDeclarations | None) -> None:
+    services = Services(incidents, core.work)
+    core.subcommands["incident"] = lambda rest, command, ack, respond: open_from_command(
+        services, app.client, ack, command, " ".join(rest.split()) or None
+    )
+
     @app.shortcut(Callback.DECLARE_INCIDENT_SHORTCUT.value)
     def shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

@@ -12,43 +12,29 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    BlockElement,
     ButtonElement,
     CheckboxesElement,
     ContextBlock,
-    ExternalDataMultiSelectElement,
     ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
-    StaticMultiSelectElement,
-    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
-from bot.backends.rootly.client import INCIDENT_TITLE_MAX
-from bot.domain import CatalogKind, Incident
+from bot.domain import CatalogKind, Incident, Pickers
+from bot.domain.limits import INCIDENT_TITLE_MAX
 from bot.incidents.messages import channel_link, copy_text, incident_link
 from bot.incidents.prefill import SUMMARY_MAX
 from bot.incidents.thread_copy import ThreadCopy
 from bot.render.ids import Action, Block, Callback
+from bot.render.pickers import Choice, Field, option, picker_element
 from bot.render.text import SECTION_TEXT_MAX, escape_bounded, link, truncate
-from bot.services.pickers import Picker, Pickers
 
 TITLE = "Declare incident"
-OPTION_TEXT_MAX = 75  # Slack's bound on an option's text
 PRIVATE_WARNING = "Rootly cannot make a private incident public again."
-
-
-@dataclass(frozen=True)
-class Field:
-    kind: CatalogKind
-    block: Block
-    action: Action
-    label: str
-    multi: bool
 
 
 FIELDS: tuple[Field, ...] = (
@@ -62,14 +48,6 @@ FIELD_BY_ACTION: dict[str, Field] = {f.action.value: f for f in FIELDS}
 
 
 @dataclass(frozen=True)
-class Choice:
-    """A picked option: Rootly's id and the name shown."""
-
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
 class FormValues:
     """What the form shows: prefilled, or what the person typed and picked (when a failure hands it back)."""
 
@@ -79,10 +57,6 @@ class FormValues:
     parent: Choice | None = None
     private: bool = False
     attach_alert: bool = True
-
-
-def option(value: str, label: str) -> Option:
-    return Option(value=value, text=truncate(" ".join(label.split()) or value, OPTION_TEXT_MAX))
 
 
 def incident_option(incident: Incident) -> Option:
@@ -192,41 +166,6 @@ def incident_form(
         blocks=blocks,
     )
     return view.to_dict()
-
-
-def picker_element(spec: Field, picker: Picker, picked: tuple[Choice, ...]) -> BlockElement | None:
-    """A static select when the whole list fits, else one that searches Rootly as the person types."""
-    placeholder = f"Choose {spec.label.lower()}" if not picker.searched else f"Search {spec.label.lower()}…"
-    if picker.searched:
-        initial = [option(c.value, c.label) for c in picked]
-        if spec.multi:
-            return ExternalDataMultiSelectElement(
-                action_id=spec.action.value,
-                placeholder=placeholder,
-                min_query_length=0,
-                initial_options=initial or None,
-            )
-        return ExternalDataSelectElement(
-            action_id=spec.action.value,
-            placeholder=placeholder,
-            min_query_length=0,
-            initial_option=initial[0] if initial else None,
-        )
-    if not picker.items:
-        return None  # Rootly has none of these: nothing to pick
-    options = [option(item.id, item.name) for item in picker.items]
-    chosen = {c.value for c in picked}
-    initial = [o for o in options if o.value in chosen]
-    if spec.multi:
-        return StaticMultiSelectElement(
-            action_id=spec.action.value, placeholder=placeholder, options=options, initial_options=initial or None
-        )
-    return StaticSelectElement(
-        action_id=spec.action.value,
-        placeholder=placeholder,
-        options=options,
-        initial_option=initial[0] if initial else None,
-    )
 
 
 def already_declared_modal(

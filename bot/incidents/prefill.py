@@ -1,6 +1,6 @@
 """What the incident form starts with, from where it was opened: the command's text, a message, or an alert. Pure.
 
-Titles respect Rootly's bound (:data:`bot.backends.rootly.client.INCIDENT_TITLE_MAX`) and summaries Slack's
+Titles respect Rootly's bound (:data:`bot.domain.limits.INCIDENT_TITLE_MAX`) and summaries Slack's
 text-input bound, so nothing prefilled is refused or silently cut by either; where a summary must be cut, the
 message text is cut and the author and permalink are kept.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.backends.rootly.client import INCIDENT_TITLE_MAX
 from bot.domain import Alert
+from bot.domain.limits import INCIDENT_TITLE_MAX, TEXT_INPUT_MAX
 from bot.incidents.thread_text import bounded, title_from
 
-SUMMARY_MAX = 3000  # Slack's plain-text inputs hold at most 3,000 characters
+SUMMARY_MAX = TEXT_INPUT_MAX
 _ORIGIN_MAX = 150
 
 

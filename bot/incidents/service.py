@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.backends import Backends
-from bot.backends.rootly.client import RootlyClient
+from bot.backends.rootly_api import RootlyApi
 from bot.domain import AlertRef, Backend, Incident, NewIncident
 from bot.incidents import messages as incident_messages
 from bot.incidents import prefill as incident_prefill
@@ -110,7 +110,7 @@ def _now() -> datetime:
 class IncidentDeclarations:
     def __init__(
         self,
-        rootly: RootlyClient,
+        rootly: RootlyApi,
         store: DeclarationStore,
         pickers: PickerSource,
         conversations: Conversations,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.backends.rootly.client import RootlyClient
+from bot.backends.rootly_api import RootlyApi
 from bot.incidents.ports import Conversations
 from bot.incidents.thread_text import ThreadMessage, slack_to_text, timeline_entry
 from bot.support import errors
@@ -40,7 +40,7 @@ class ThreadCopy:
 class ThreadCopier:
     def __init__(
         self,
-        rootly: RootlyClient,
+        rootly: RootlyApi,
         conversations: Conversations,
         user_name: Callable[[str], str],
         *,

@@ -14,12 +14,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain import Alert, CatalogKind, Urgency
-from bot.incidents.modal import Choice, Field, option, picker_element
+from bot.domain import Alert, CatalogKind, Picker, Urgency
 from bot.render.alert_message import alert_line
 from bot.render.ids import Action, Block, Callback
+from bot.render.pickers import Choice, Field, option, picker_element
 from bot.render.text import escape, truncate
-from bot.services.pickers import Picker
 
 SUMMARY_MAX = 255
 DESCRIPTION_MAX = 3000  # a Slack text input holds at most 3,000 characters

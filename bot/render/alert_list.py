@@ -102,9 +102,7 @@ def _row(alert: Alert, *, backend_label: bool, can_declare: bool, stamp: Stamp |
     ref = alert.ref.encode()
     return [
         SectionBlock(block_id=f"{Block.ALERT_SUMMARY}:{ref}", text=MarkdownTextObject(text=text)).to_dict(),
-        alert_actions_block(
-            alert, can_declare=can_declare, block_id=f"{Block.ALERT_ACTIONS}:{ref}", menus=False
-        ).to_dict(),
+        alert_actions_block(alert, can_declare=can_declare, block_id=f"{Block.ALERT_ACTIONS}:{ref}").to_dict(),
     ]
 
 

@@ -63,6 +63,7 @@ class Stamp:
     verb: str
     actor: str
     at: datetime
+    detail: str | None = None  # a note's first words, so the channel sees what was noted without opening Rootly
 
 
 class OverflowVerb(StrEnum):
@@ -146,11 +147,12 @@ def alert_line(alert: Alert, summary_max: int = LINE_SUMMARY_MAX) -> str:
 
 
 def alert_actions_block(
-    alert: Alert, *, can_declare: bool = True, block_id: str = Block.ALERT_ACTIONS.value, menus: bool = True
+    alert: Alert, *, can_declare: bool = True, block_id: str = Block.ALERT_ACTIONS.value
 ) -> ActionsBlock:
-    """The buttons the alert's state allows, each carrying ``backend:id``; menus for Rootly alerts.
+    """The buttons the alert's state allows, each carrying ``backend:id``, and the menus for Rootly alerts.
 
-    Lists leave the menus out (``menus=False``): they are half of a row's size, and the alert's own message has them.
+    Every surface that shows an alert (its own message, list and digest rows, the App Home) uses this, so the same
+    state offers the same actions everywhere; lists show fewer rows rather than fewer actions.
     """
     value = alert.ref.encode()
     elements: list[BlockElement] = []
@@ -165,8 +167,7 @@ def alert_actions_block(
     elements.append(ButtonElement(text="Add note", action_id=Action.ADD_NOTE.value, value=value))
     if can_declare and _live(alert):
         elements.append(ButtonElement(text="Declare incident", action_id=Action.DECLARE_INCIDENT.value, value=value))
-    if menus:
-        elements.extend(_rootly_menus(alert))
+    elements.extend(_rootly_menus(alert))
     return ActionsBlock(block_id=block_id, elements=elements)
 
 
@@ -185,7 +186,10 @@ def services_text(alert: Alert, limit: int) -> str:
 
 def stamp_line(stamp: Stamp) -> str:
     actor = stamp.actor if _MENTION.match(stamp.actor) else escape_bounded(stamp.actor, 100)
-    return f"✅ {escape_bounded(stamp.verb, 40)} by {actor} · {slack_date(stamp.at)}"
+    line = f"✅ {escape_bounded(stamp.verb, 40)} by {actor} · {slack_date(stamp.at)}"
+    if stamp.detail:
+        line += "\n> " + escape_bounded(" ".join(stamp.detail.split()), 300)
+    return line
 
 
 def _alert_blocks(

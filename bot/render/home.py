@@ -1,4 +1,4 @@
-"""The App Home tab as a Block Kit ``home`` view: pure, from :class:`bot.services.home.HomeData`.
+"""The App Home tab as a Block Kit ``home`` view: pure, from :class:`HomeData`.
 
 Alert rows are the same as in ``/rootly alerts`` (``alert_row``: the line and the buttons the state allows), so a
 click on the tab does what it does anywhere else. An alert appears once on the tab (block ids carry it, and Slack
@@ -8,21 +8,40 @@ refuses a view with a repeated block id). The view stays within Slack's 100 bloc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.digests.replies import understood
-from bot.domain import Alert, Incident
+from bot.domain import Alert, Incident, Service, SubscriptionLine
 from bot.render.alert_list import alert_row
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
-from bot.services.home import SECTION_MAX, HomeData
 
 MAX_VIEW_BLOCKS = 100
 NOTICE_BLOCKS_MAX = 4
 SUBSCRIPTIONS_MAX = 20
 Blocks = list[dict[str, Any]]
+
+
+SECTION_MAX = 10  # alerts shown a section (two blocks each: Slack allows 100 blocks in a view)
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """What the tab shows; ``incidents`` is None when Rootly is not configured (incidents are Rootly's)."""
+
+    user_id: str
+    as_of: datetime
+    responding: tuple[Alert, ...] = ()
+    unmatched: tuple[str, ...] = ()  # why responders could not be matched on a backend
+    owned_services: tuple[Service, ...] = ()
+    triggered: tuple[Alert, ...] = ()
+    triggered_total: int = 0
+    incidents: tuple[Incident, ...] | None = None
+    subscriptions: tuple[SubscriptionLine, ...] = ()  # digests, feeds, follows: whatever the features list
+    failures: tuple[str, ...] = field(default=())
 
 
 def home_view(
@@ -134,8 +153,7 @@ def _incident_line(incident: Incident) -> str:
 
 def _subscriptions_section(data: HomeData) -> Blocks:
     blocks: Blocks = [DividerBlock().to_dict(), _section("*📬 Your digests and feeds*")]
-    lines = [f"• Digest *#{s.id}* in <#{s.channel}>: {understood(s)}" for s in data.digests]
-    lines += [f"• Feed in <#{f.channel}>: {escape_bounded(f.filters.describe(), 300)}" for f in data.feeds]
+    lines = [f"• {s.label} in <#{s.channel}>: {s.text}" for s in data.subscriptions]
     if not lines:
         return [*blocks, _context("None yet. In a channel: `/rootly digest daily 09:00` or `/rootly feed on`.")]
     shown = lines[:SUBSCRIPTIONS_MAX]

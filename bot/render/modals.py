@@ -7,8 +7,8 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, InputBlock, MarkdownTextObject, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.backends.rootly.client import NOTE_MAX_CHARS
 from bot.domain import Alert
+from bot.domain.limits import NOTE_MAX_CHARS
 from bot.render.alert_message import alert_line
 from bot.render.ids import Action, Block, Callback
 from bot.render.text import SECTION_TEXT_MAX, truncate

@@ -7,9 +7,8 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain import Alert, AlertStatus, Triggered
+from bot.domain.results import ActionResult, Queued, Verb
 from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, code, escape, link, slack_date, status_emoji, truncate
-from bot.services.alert_actions import ActionResult, Verb
-from bot.services.reliable import Queued
 from bot.support import errors
 
 Message = dict[str, Any]

@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from bot.backends import AlertBackend, Backends
-from bot.domain import Actor, Alert, AlertChanges, AlertEdit, AlertRef, Note
+from bot.domain import Actor, Alert, AlertChanges, AlertEdit, AlertRef
 from bot.domain.refs import ParsedRef
+from bot.domain.results import ActionResult, Verb
 from bot.services.people import People
 from bot.support import errors
 
 log = logging.getLogger(__name__)
-
-
-class Verb(StrEnum):
-    ACKNOWLEDGE = "acknowledge"
-    RESOLVE = "resolve"
-    NOTE = "note"
-    SNOOZE = "snooze"
-    ESCALATE = "escalate"
-    NOISE = "noise"
-    NOT_NOISE = "not_noise"
-    UPDATE = "update"
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    """What happened, for the renderer: the alert as the backend now has it, who acted, and any caveats."""
-
-    verb: Verb
-    alert: Alert
-    actor: Actor
-    at: datetime
-    done: bool  # False when the alert's state made the action unnecessary or impossible
-    note: Note | None = None
-    warnings: tuple[str, ...] = field(default=())
-    changes: tuple[str, ...] = ()  # for updates: what changed, in words
 
 
 Target = ParsedRef | AlertRef

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.backends import Backends
-from bot.domain import Alert, AlertRef, CatalogKind, Urgency
-from bot.services.pickers import Picker, PickerSource
+from bot.domain import Alert, AlertRef, CatalogKind, Picker, Urgency
+from bot.services.pickers import PickerSource
 
 EDIT_KINDS = (CatalogKind.SERVICES, CatalogKind.ENVIRONMENTS, CatalogKind.TEAMS)
 

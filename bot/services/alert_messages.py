@@ -80,5 +80,9 @@ class AlertMessages:
             sent += 1
         return sent
 
+    def replace(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        """Update a message that shows the alert among others (a list posted in a channel): its row was re-rendered."""
+        self._updates.send((channel, ts), message, lambda payload: self.messenger.update(channel, ts, payload))
+
     def is_tracked(self, channel: str, ts: str, alert: Alert) -> bool:
         return any(p.channel == channel and p.ts == ts for p in self.store.posts_for(alert.ref))

@@ -7,8 +7,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.backends import AlertBackend, Backends
-from bot.backends.rootly.client import RootlyClient
-from bot.domain import Alert, AlertFilters, Backend, FeedSubscription
+from bot.backends.rootly_api import RootlyApi
+from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, SubscriptionLine
+from bot.render.text import escape_bounded
 from bot.services.alert_messages import AlertMessages
 from bot.store.alerts import AlertStore
 from bot.support import errors
@@ -38,6 +39,13 @@ class Feeds:
 
     def subscriptions(self) -> list[FeedSubscription]:
         return self.store.feeds()
+
+    def subscription_lines(self) -> list[SubscriptionLine]:
+        """The feeds as the App Home lists them."""
+        return [
+            SubscriptionLine(f.channel, f.created_by, "Feed", escape_bounded(f.filters.describe(), 300))
+            for f in self.store.feeds()
+        ]
 
     def deliver_new(self, alert: Alert) -> list[str]:
         """Post the alert to every matching feed channel that has not had it yet; returns those channels."""
@@ -76,7 +84,7 @@ class RootlyPoller:
     many events it had, and re-renders its messages once.
     """
 
-    def __init__(self, client: RootlyClient, feeds: Feeds, store: AlertStore, *, max_pages: int = 20) -> None:
+    def __init__(self, client: RootlyApi, feeds: Feeds, store: AlertStore, *, max_pages: int = 20) -> None:
         self.client = client
         self.feeds = feeds
         self.store = store

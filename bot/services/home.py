@@ -15,14 +15,13 @@ Each part is read on its own: one that fails is named on the tab and the others 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.backends import AlertBackend, Backends
-from bot.backends.rootly.client import RootlyClient
-from bot.digests.store import DigestSubscription
-from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, Incident, Service
+from bot.backends.rootly_api import RootlyApi
+from bot.domain import Alert, AlertFilters, Backend, Incident, Service, SubscriptionLine
+from bot.render.home import SECTION_MAX, HomeData
 from bot.services.people import People
 from bot.services.pickers import ACTIVE_STATUSES
 from bot.support import errors
@@ -32,25 +31,7 @@ log = logging.getLogger(__name__)
 
 LIVE_STATUSES = ("open", "triggered", "acknowledged")
 RESPONDING_SCAN = 100  # newest live alerts of each backend looked through for the person among the responders
-SECTION_MAX = 10  # alerts shown a section (two blocks each: Slack allows 100 blocks in a view)
 INCIDENTS_MAX = 10
-
-
-@dataclass(frozen=True)
-class HomeData:
-    """What the tab shows; ``incidents`` is None when Rootly is not configured (incidents are Rootly's)."""
-
-    user_id: str
-    as_of: datetime
-    responding: tuple[Alert, ...] = ()
-    unmatched: tuple[str, ...] = ()  # why responders could not be matched on a backend
-    owned_services: tuple[Service, ...] = ()
-    triggered: tuple[Alert, ...] = ()
-    triggered_total: int = 0
-    incidents: tuple[Incident, ...] | None = None
-    digests: tuple[DigestSubscription, ...] = ()
-    feeds: tuple[FeedSubscription, ...] = ()
-    failures: tuple[str, ...] = field(default=())
 
 
 class Home:
@@ -58,9 +39,8 @@ class Home:
         self,
         backends: Backends,
         people: People,
-        rootly: RootlyClient | None,
-        digests: Callable[[], list[DigestSubscription]],
-        feeds: Callable[[], list[FeedSubscription]],
+        rootly: RootlyApi | None,
+        subscriptions: Sequence[Callable[[], list[SubscriptionLine]]],
         *,
         clock: Callable[[], datetime] | None = None,
         services_ttl: float = 300.0,
@@ -68,8 +48,7 @@ class Home:
         self.backends = backends
         self.people = people
         self.rootly = rootly
-        self.digests = digests
-        self.feeds = feeds
+        self.subscriptions = tuple(subscriptions)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._owned: TTLCache[str, tuple[Service, ...]] = TTLCache(services_ttl)
 
@@ -108,8 +87,9 @@ class Home:
             triggered=tuple(triggered),
             triggered_total=total,
             incidents=self._incidents(failures),
-            digests=tuple(self._mine(self.digests, slack_user_id, failures, "digests")),
-            feeds=tuple(self._mine(self.feeds, slack_user_id, failures, "feeds")),
+            subscriptions=tuple(
+                line for read in self.subscriptions for line in self._mine(read, slack_user_id, failures)
+            ),
             failures=tuple(failures),
         )
 
@@ -149,10 +129,11 @@ class Home:
             return ()
 
     @staticmethod
-    def _mine(read: Callable[[], list], user: str, failures: list[str], what: str) -> list:  # type: ignore[type-arg]
+    def _mine(read: Callable[[], list[SubscriptionLine]], user: str, failures: list[str]) -> list[SubscriptionLine]:
         try:
             return [s for s in read() if s.created_by == user]
         except Exception as exc:  # the database: say so on the tab, show the rest
-            log.warning("home: could not read %s: %s", what, exc)
-            failures.append(f"your {what}: the bot's database did not answer")
+            log.warning("home: could not read subscriptions: %s", exc)
+            if "your subscriptions: the bot's database did not answer" not in failures:
+                failures.append("your subscriptions: the bot's database did not answer")
             return []

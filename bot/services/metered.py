@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.domain.refs import BadReference
-from bot.services.alert_actions import ActionResult
-from bot.services.reliable import Queued
+from bot.domain.results import ActionResult, Queued
 from bot.support import errors, metrics
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
-from bot.backends.rootly.client import RootlyClient
-from bot.domain import CatalogItem, CatalogKind, Incident
+from bot.backends.rootly_api import RootlyApi
+from bot.domain import CatalogItem, CatalogKind, Incident, Picker, Pickers
 from bot.support import errors
 from bot.support.cache import TTLCache
 
@@ -26,28 +25,8 @@ OPTIONS_MAX = 100  # Slack shows at most 100 options from an options handler
 ACTIVE_STATUSES = ("in_triage", "started", "detected", "acknowledged", "mitigated")
 
 
-@dataclass(frozen=True)
-class Picker:
-    kind: CatalogKind
-    items: tuple[CatalogItem, ...]  # every item when static; the first page when searched
-    searched: bool  # offered as an external select: too many for one list, or of unknown size
-    failed: bool = False  # Rootly did not answer: searched as typed, and the form says so
-
-
-@dataclass(frozen=True)
-class Pickers:
-    by_kind: dict[CatalogKind, Picker]
-
-    def __getitem__(self, kind: CatalogKind) -> Picker:
-        return self.by_kind[kind]
-
-    @property
-    def failed(self) -> list[CatalogKind]:
-        return [kind for kind, picker in self.by_kind.items() if picker.failed]
-
-
 class PickerSource:
-    def __init__(self, rootly: RootlyClient, *, ttl: float = 300.0, search_ttl: float = 60.0) -> None:
+    def __init__(self, rootly: RootlyApi, *, ttl: float = 300.0, search_ttl: float = 60.0) -> None:
         self.rootly = rootly
         self._lists: TTLCache[CatalogKind, Picker] = TTLCache(ttl)
         self._searches: TTLCache[tuple[CatalogKind, str], tuple[CatalogItem, ...]] = TTLCache(search_ttl, max_items=500)

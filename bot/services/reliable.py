@@ -21,7 +21,8 @@ from typing import Any
 from bot.backends import Backends
 from bot.domain import AlertRef, Backend
 from bot.domain.refs import ParsedRef
-from bot.services.alert_actions import ActionResult, AlertActions, Target, Verb
+from bot.domain.results import ActionResult, Queued, Verb
+from bot.services.alert_actions import AlertActions, Target
 from bot.store.outbox import OutboxItem, OutboxStore
 from bot.support import errors
 
@@ -38,17 +39,6 @@ class Origin:
     user_name: str | None = None
     channel: str | None = None
     response_url: str | None = None
-
-
-@dataclass(frozen=True)
-class Queued:
-    verb: Verb
-    target: str  # what the person called the alert
-    reason: str
-    item_id: int
-    typed: str | None = None
-    ambiguous: bool = False
-    backend: str = "Rootly"
 
 
 def encode_target(target: Target) -> str:

@@ -79,31 +79,8 @@ class FeedList:
     pass
 
 
-@dataclass(frozen=True)
-class Incident:
-    """``/rootly incident [title]``: open the incident form, prefilled with the title."""
-
-    title: str | None = None
-
-
-class DigestCommand:
-    """Base of the ``/rootly digest …`` commands, which ``bot.digests.syntax`` parses."""
-
-
 Command = (
-    Help
-    | Acknowledge
-    | Resolve
-    | AddNote
-    | ListAlerts
-    | UpdateAlert
-    | Trigger
-    | FeedOn
-    | FeedOff
-    | FeedList
-    | Incident
-    | DigestCommand
-    | Invalid
+    Help | Acknowledge | Resolve | AddNote | ListAlerts | UpdateAlert | Trigger | FeedOn | FeedOff | FeedList | Invalid
 )
 
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "deferred")
@@ -177,10 +154,19 @@ _ALIASES = {
     "help": "help",
     "?": "help",
 }
+# What this module parses; the other names above are feature folders' words, which the command listener hands to
+# the feature (``Services.subcommands``) before this parser sees them.
+CORE_COMMANDS = frozenset({"ack", "resolve", "note", "alerts", "feed", "update", "trigger", "help"})
 _HEAD = re.compile(r"^\s*(\S+)(?:\s+(.*))?$", re.S)
 
 
-def _split(text: str) -> tuple[str, str]:
+def canonical(word: str) -> str:
+    """A command word with its aliases folded (``declare`` → ``incident``, ``digests`` → ``digest``)."""
+    return _ALIASES.get(word.lower(), word.lower())
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """The first word and the rest of the text."""
     match = _HEAD.match(text or "")
     if not match:
         return "", ""
@@ -188,14 +174,14 @@ def _split(text: str) -> tuple[str, str]:
 
 
 def parse(text: str) -> Command:
-    word, rest = _split(text)
+    word, rest = split_word(text)
     if not word:
         return Help()
     name = _ALIASES.get(word.lower())
     if name is None:
         return Help(unknown=word)
     if name == "help":
-        topic, _ = _split(rest)
+        topic, _ = split_word(rest)
         return Help(topic=_ALIASES.get(topic.lower()) if topic else None)
     if name == "alerts":
         words = rest.split()
@@ -210,13 +196,9 @@ def parse(text: str) -> Command:
         return _parse_update(rest)
     if name == "trigger":
         return _parse_trigger(rest)
-    if name == "incident":
-        return Incident(" ".join(rest.split()) or None)
-    if name == "digest":
-        from bot.digests.syntax import parse_digest  # imported here: it builds on this module
-
-        return parse_digest(rest)
-    ref_text, remainder = _split(rest)
+    if name not in CORE_COMMANDS:  # a feature's word, reached only when that feature is not set up
+        return Help(unknown=word)
+    ref_text, remainder = split_word(rest)
     try:
         ref = parse_alert_reference(ref_text)
     except BadReference as exc:
@@ -347,3 +329,18 @@ def _parse_trigger(rest: str) -> Command:
         route=" ".join(parts.get("route", [])) or None,
         backend=Backend(target) if target else None,
     )
+
+
+def parse_labels(text: str) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """``key=value`` lines → labels, and the lines that are not of that form (to show beside the field)."""
+    labels: dict[str, str] = {}
+    bad: list[str] = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            bad.append(line.strip()[:40])
+            continue
+        labels[key.strip()] = value.strip()
+    return tuple(labels.items()), bad

@@ -82,18 +82,3 @@ def plan_edit(
         attrs["labels"] = [{"key": k, "value": v} for k, v in edit.labels]
         said.append("labels updated")
     return attrs, said
-
-
-def parse_labels(text: str) -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """``key=value`` lines → labels, and the lines that are not of that form (to show beside the field)."""
-    labels: dict[str, str] = {}
-    bad: list[str] = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            bad.append(line.strip()[:40])
-            continue
-        labels[key.strip()] = value.strip()
-    return tuple(labels.items()), bad

@@ -24,15 +24,10 @@ from bot.domain import (
     Service,
     Urgency,
 )
+from bot.domain.limits import INCIDENT_TITLE_MAX, NOTE_MAX_CHARS
 from bot.support import errors
 
-# Rootly accepts long notes, but Slack shows at most ~3,000 characters in a section and people read less;
-# the bound keeps every note readable in both places and is checked before anything is sent.
-NOTE_MAX_CHARS = 10_000
 FEED_PAGE_SIZE = 50  # /v1/alert_events allows at most 50 a page
-# Rootly documents no title limit; 255 is the bound of a Rails string column, so a longer title is refused here,
-# before anything is sent, instead of by Rootly.
-INCIDENT_TITLE_MAX = 255
 # Lists whose ``GET`` offers ``filter[search]`` (the contract's incident types list has only exact name/slug filters).
 SEARCHABLE_CATALOGS = frozenset(set(CatalogKind) - {CatalogKind.INCIDENT_TYPES})
 

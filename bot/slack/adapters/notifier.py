@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.domain.results import ActionResult
 from bot.render import replies
-from bot.services.alert_actions import ActionResult
 from bot.support.timestamps import parse_time
 
 log = logging.getLogger(__name__)

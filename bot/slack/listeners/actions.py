@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,16 +13,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import AlertRef
+from bot.domain.results import ActionResult, Queued
 from bot.render import modals, replies
-from bot.render.alert_list import replace_alert_row
-from bot.render.alert_message import OverflowVerb, Stamp, parse_overflow_value
+from bot.render.alert_message import OverflowVerb, parse_overflow_value
 from bot.render.ids import Action, Block, Callback
-from bot.services.alert_actions import ActionResult
-from bot.services.reliable import Origin, Queued
+from bot.services.action_path import Shown
+from bot.services.reliable import Origin
 from bot.slack.listeners import alert_edit
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ class Click:
     @property
     def origin(self) -> Origin:
         return Origin(self.user_id, self.user_name, self.channel, self.response_url)
+
+    @property
+    def shown(self) -> Shown:
+        return Shown(self.channel, self.ts, self.ephemeral, self.blocks)
 
     @classmethod
     def parse(cls, body: dict[str, Any], value: str) -> Click:
@@ -69,15 +74,7 @@ def register(app: App, services: Services) -> None:
 
     def run(click: Click, respond: Respond, client: WebClient, act: Any) -> None:
         reply = ephemeral(respond)
-
-        def job() -> dict[str, Any] | None:
-            result = act()
-            if isinstance(result, Queued):  # in the outbox: the message stays as it is until the action lands
-                return replies.queued(result)
-            finish(services, client, click, result, reply)
-            return None
-
-        services.work.submit(job, reply, subject=f"alert {click.ref.id}")
+        services.work.submit(lambda: settle(services, click, act(), reply), reply, subject=f"alert {click.ref.id}")
 
     @app.action(Action.ACKNOWLEDGE)
     def acknowledge(
@@ -111,19 +108,12 @@ def register(app: App, services: Services) -> None:
         except ValueError:
             ephemeral(respond)(**replies.problem("That menu option is not one I know. Refresh the alert and retry."))
             return
-        acts = services.actions
-        if verb is OverflowVerb.EDIT:
+        act = menu_act(services, verb, click)
+        if act is None:  # Edit: a form, opened at once
             if click.trigger_id:
                 alert_edit.open_edit(services, client, ref, click.trigger_id, respond)
             return
-        if verb.snooze_minutes:
-            minutes = verb.snooze_minutes
-            run(click, respond, client, lambda: acts.snooze(ref, click.user_id, minutes, click.user_name))
-        elif verb is OverflowVerb.ESCALATE:
-            run(click, respond, client, lambda: acts.escalate(ref, click.user_id, click.user_name))
-        else:
-            noise = verb is OverflowVerb.MARK_NOISE
-            run(click, respond, client, lambda: acts.set_noise(ref, click.user_id, noise, click.user_name))
+        run(click, respond, client, act)
 
     @app.action(Action.ADD_NOTE)
     def add_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -192,6 +182,18 @@ def register(app: App, services: Services) -> None:
         services.work.call(job)
 
 
+def menu_act(services: Services, verb: OverflowVerb, click: Click) -> Callable[[], ActionResult] | None:
+    """What a menu option (snooze select or overflow) asks for, as a call; None for Edit, which opens a form."""
+    acts, ref, user, name = services.actions, click.ref, click.user_id, click.user_name
+    if verb is OverflowVerb.EDIT:
+        return None
+    if minutes := verb.snooze_minutes:
+        return lambda: acts.snooze(ref, user, minutes, name)
+    if verb is OverflowVerb.ESCALATE:
+        return lambda: acts.escalate(ref, user, name)
+    return lambda: acts.set_noise(ref, user, verb is OverflowVerb.MARK_NOISE, name)
+
+
 def _click(body: dict[str, Any], value: str | None, respond: Respond) -> Click | None:
     try:
         return Click.parse(body, value or "")
@@ -213,29 +215,9 @@ def _summary_of(click: Click) -> str:
     return f"Alert `{click.ref.id}`"
 
 
-def finish(services: Services, client: WebClient, click: Click, result: ActionResult, reply: Any) -> None:
-    """Re-render every message showing the alert; tell the clicker only what the message itself cannot."""
-    stamp = Stamp(replies.PAST[result.verb], f"<@{click.user_id}>", result.at) if result.done else None
-    services.messages.refresh(result.alert, stamp)
-    on_tracked = bool(
-        click.channel and click.ts and services.messages.is_tracked(click.channel, click.ts, result.alert)
-    )
-    blocks = None
-    if not on_tracked and click.blocks:
-        # A list message: re-render just this alert's row in it.
-        blocks = replace_alert_row(
-            click.blocks,
-            result.alert,
-            stamp=stamp,
-            backend_label=services.messages.backend_label,
-            can_declare=services.messages.can_declare,
-        )
-    if blocks is not None:
-        text = result.alert.summary[:300]
-        if click.ephemeral:  # ephemeral messages change only through the response URL
-            reply(replace_original=True, text=text, blocks=blocks)
-        elif click.channel and click.ts:
-            client.chat_update(channel=click.channel, ts=click.ts, blocks=blocks, text=text)
-    shown_on_message = on_tracked or blocks is not None
-    if not (result.done and not result.warnings and shown_on_message):
-        reply(**replies.action_result(result))
+def settle(services: Services, click: Click, result: ActionResult | Queued, reply: Any) -> dict[str, Any] | None:
+    """Hand the outcome to the action path; show what it says on the clicked message, return the reply, if any."""
+    finished = services.path.finish(result, click.shown)
+    if finished.replace_ephemeral is not None:  # ephemeral messages change only through the response URL
+        reply(replace_original=True, **finished.replace_ephemeral)
+    return finished.reply

@@ -14,17 +14,17 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.backends.rootly.alert_edit import parse_labels
 from bot.domain import Alert, AlertEdit, AlertRef, Backend, Service, Urgency
-from bot.incidents.modal import option
 from bot.render import modals, replies
 from bot.render.alert_edit import EDIT_FIELD_BY_ACTION, edit_modal
 from bot.render.ids import Action, Block, Callback
+from bot.render.pickers import option
 from bot.services.alert_edit_form import EditFormSource
+from bot.slack.syntax import parse_labels
 from bot.support import errors
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _FIELD_BLOCKS = {
 
 def open_edit(services: Services, client: WebClient, ref: AlertRef, trigger_id: str, respond: Respond) -> None:
     """Called from the alert menu's listener: a loading modal now (Slack's trigger lasts 3 s), the form later."""
-    if ref.backend is not Backend.ROOTLY or services.incidents is None:
+    if ref.backend is not Backend.ROOTLY or services.pickers is None:
         respond(replace_original=False, **replies.problem("Only Rootly alerts can be edited from Slack."))
         return
     try:
@@ -67,17 +67,17 @@ def _fill(services: Services, client: WebClient, ref: AlertRef, view_id: str) ->
 
 
 def _source(services: Services) -> EditFormSource:
-    assert services.incidents is not None  # open_edit refuses when Rootly (and so the pickers) is not configured
-    return EditFormSource(services.backends, services.incidents.pickers)
+    assert services.pickers is not None  # open_edit refuses when Rootly (and so the pickers) is not configured
+    return EditFormSource(services.backends, services.pickers)
 
 
 def register(app: App, services: Services) -> None:
     def edit_options(ack: Ack, body: dict[str, Any]) -> None:
         spec = EDIT_FIELD_BY_ACTION.get(str(body.get("action_id")))
         items: tuple[Any, ...] = ()
-        if spec is not None and services.incidents is not None:
+        if spec is not None and services.pickers is not None:
             try:
-                items = services.incidents.pickers.options(spec.kind, str(body.get("value") or ""))
+                items = services.pickers.options(spec.kind, str(body.get("value") or ""))
             except errors.BackendError as exc:
                 log.info("edit form search failed: %s", exc)
         ack(options=[option(item.id, item.name).to_dict() for item in items[:100]])
@@ -115,8 +115,7 @@ def register(app: App, services: Services) -> None:
             except errors.BackendError as exc:
                 _refused(services, client, ref, view, edit, names, exc)
                 return
-            if result.done:
-                services.messages.refresh(result.alert)
+            services.path.finish(result)  # every message of the alert shows the edit, and who made it
             client.views_update(view_id=view_id, view=modals.done_modal(TITLE, replies.action_text(result)))
 
         services.work.call(job)

@@ -7,21 +7,18 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 
 from bot.config import Settings
-from bot.digests import listener as digest_commands
 from bot.domain import AlertFilters, TriggerRequest
-from bot.incidents import listener as incidents
 from bot.render import feeds as feed_replies
 from bot.render import replies
 from bot.render.alert_list import alert_list_message
 from bot.render.help import help_message
 from bot.render.ids import COMMAND
-from bot.services.alert_actions import ActionResult
 from bot.services.reliable import Origin
 from bot.services.triggers import Triggers
 from bot.slack import syntax
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.context import Services
 
 
 LIST_LIMIT = 50  # more than one message can show; the renderer stops at Slack's limits and counts the rest
@@ -30,11 +27,18 @@ LIST_LIMIT = 50  # more than one message can show; the renderer stops at Slack's
 def register(app: App, services: Services) -> None:
     @app.command(COMMAND)
     def rootly_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        parsed = syntax.parse(command.get("text") or "")
+        text = command.get("text") or ""
+        word, rest = syntax.split_word(text)
+        feature = services.subcommands.get(syntax.canonical(word)) if word else None
+        if feature is not None:  # a feature folder's word (digest, incident…): it parses the rest itself
+            feature(rest, command, ack, respond)
+            return
+        parsed = syntax.parse(text)
         user_id = command.get("user_id") or ""
         user_name = command.get("user_name")
         actions = services.actions
         reliable = services.reliable
+        path = services.path
         origin = Origin(user_id, user_name, command.get("channel_id"), command.get("response_url"))
         match parsed:
             case syntax.Help(topic=_, unknown=unknown):
@@ -44,14 +48,14 @@ def register(app: App, services: Services) -> None:
             case syntax.Acknowledge(ref=ref):
                 ack(**replies.working(f"Acknowledging `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.outcome(reliable.acknowledge(ref, origin)),
+                    lambda: path.finish(reliable.acknowledge(ref, origin)).reply,
                     respond,
                     subject=f"alert {ref.id}",
                 )
             case syntax.Resolve(ref=ref, message=message):
                 ack(**replies.working(f"Resolving `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.outcome(reliable.resolve(ref, origin, message)),
+                    lambda: path.finish(reliable.resolve(ref, origin, message)).reply,
                     respond,
                     subject=f"alert {ref.id}",
                     typed=message,
@@ -63,7 +67,7 @@ def register(app: App, services: Services) -> None:
             case syntax.UpdateAlert(ref=ref, changes=changes):
                 ack(**replies.working(f"Updating `{ref.id}`…"))
                 services.work.submit(
-                    lambda: updated(services, actions.update(ref, user_id, changes, user_name)),
+                    lambda: path.finish(actions.update(ref, user_id, changes, user_name)).reply,
                     respond,
                     subject=f"alert {ref.id}",
                 )
@@ -95,14 +99,10 @@ def register(app: App, services: Services) -> None:
                 ack(response_type="in_channel", **feed_replies.feed_off(channel, services.feeds.unsubscribe(channel)))
             case syntax.FeedList():
                 ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
-            case syntax.DigestCommand():
-                digest_commands.handle(services, parsed, command, ack, respond)
-            case syntax.Incident(title=title):
-                incidents.open_from_command(services, app.client, ack, command, title)
             case syntax.AddNote(ref=ref, text=text):
                 ack(**replies.working(f"Adding your note to `{ref.id}`…"))
                 services.work.submit(
-                    lambda: replies.outcome(reliable.add_note(ref, origin, text)),
+                    lambda: path.finish(reliable.add_note(ref, origin, text)).reply,
                     respond,
                     subject=f"alert {ref.id}",
                     typed=text,
@@ -136,10 +136,3 @@ def alert_list(services: Services, filters: AlertFilters, here: bool, channel: s
         return message
     services.messages.messenger.post(channel, message)
     return None
-
-
-def updated(services: Services, result: ActionResult) -> dict[str, Any]:
-    """Re-render the alert's messages, then answer with what changed."""
-    if result.done:
-        services.messages.refresh(result.alert)
-    return replies.action_result(result)

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.domain.results import ActionResult, Queued
 from bot.render import replies
+from bot.render.alert_message import parse_overflow_value
 from bot.render.home import home_view
 from bot.render.ids import Action
-from bot.services.alert_actions import ActionResult
-from bot.services.reliable import Queued
-from bot.slack.listeners.actions import Click, finish
+from bot.slack.listeners.actions import Click, menu_act, settle
+from bot.slack.listeners.alert_edit import open_edit
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,7 @@ def register(app: App, services: Services) -> None:
     def on_click(act: Callable[[Click], ActionResult | Queued]) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
             ack()
-            user_id = str((body.get("user") or {}).get("id") or "")
-
-            def reply(**message: Any) -> None:
-                publish(services, client, user_id, notice=message.get("blocks") or [])
-
+            reply = replier(body, client)
             try:
                 click = Click.parse(body, action.get("value") or "")
             except ValueError:
@@ -73,16 +70,36 @@ def register(app: App, services: Services) -> None:
                 services.work.call(lambda: reply(**problem))
                 return
 
-            def job() -> dict[str, Any] | None:
-                result = act(click)
-                if isinstance(result, Queued):
-                    return replies.queued(result)
-                finish(services, client, click, result, reply)  # re-renders the alert's messages, then replies
-                return None
-
-            services.work.submit(job, reply, subject=f"alert {click.ref.id}")
+            # The action path re-renders the alert's messages; the outcome is shown on top of the refreshed tab.
+            services.work.submit(
+                lambda: settle(services, click, act(click), reply), reply, subject=f"alert {click.ref.id}"
+            )
 
         return listener
+
+    def replier(body: dict[str, Any], client: WebClient) -> Callable[..., None]:
+        """A home tab has no response URL: the outcome is shown on top of the refreshed tab."""
+        user_id = str((body.get("user") or {}).get("id") or "")
+        return lambda **message: publish(services, client, user_id, notice=message.get("blocks") or [])
+
+    @app.action(Action.SNOOZE, matchers=[from_home])
+    @app.action(Action.OVERFLOW, matchers=[from_home])
+    def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        reply = replier(body, client)
+        try:
+            verb, ref = parse_overflow_value((action.get("selected_option") or {}).get("value") or "")
+            click = Click.parse(body, ref.encode())
+        except ValueError:
+            problem = replies.problem("That menu option is not one I know. Open the tab again and retry.")
+            services.work.call(lambda: reply(**problem))
+            return
+        act = menu_act(services, verb, click)
+        if act is None:
+            if click.trigger_id:
+                open_edit(services, client, ref, click.trigger_id, reply)
+            return
+        services.work.submit(lambda: settle(services, click, act(), reply), reply, subject=f"alert {click.ref.id}")
 
     app.action(Action.ACKNOWLEDGE, matchers=[from_home])(
         on_click(lambda click: services.reliable.acknowledge(click.ref, click.origin))

@@ -38,12 +38,10 @@ _BUTTONS = {
 def required(body: dict[str, Any]) -> Permission | None:
     """The permission this request needs, or None when the policy has nothing to say about it."""
     if body.get("command") == COMMAND:
-        parsed = syntax.parse(str(body.get("text") or ""))
-        if isinstance(parsed, syntax.Resolve):
-            return Permission.RESOLVE
-        if isinstance(parsed, syntax.Incident):
+        text = str(body.get("text") or "")
+        if syntax.canonical(syntax.split_word(text)[0]) == "incident":
             return Permission.DECLARE
-        return None
+        return Permission.RESOLVE if isinstance(syntax.parse(text), syntax.Resolve) else None
     kind = body.get("type")
     if kind == "block_actions":
         actions = body.get("actions")
