@@ -21,8 +21,17 @@ from bot.digest_jobs import DigestJobs
 from bot.domain import Backend
 from bot.ilert.backend import IlertBackend
 from bot.ilert.client import IlertClient
+from bot.ilert.oncall import IlertOnCall
+from bot.oncall import jobs as oncall_jobs
+from bot.oncall import listener as oncall_listener
+from bot.oncall.feature import OnCallFeature
+from bot.oncall.jobs import FollowPoller
+from bot.oncall.mentions import SlackMentions
+from bot.oncall.service import OnCall
+from bot.oncall.store import FollowStore
 from bot.rootly.backend import RootlyBackend
 from bot.rootly.client import RootlyClient
+from bot.rootly.oncall import RootlyOnCall
 from bot.scheduler import add_interval_job, make_scheduler
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
@@ -93,6 +102,7 @@ class Services:
     health: DependencyHealth
     outbox_store: OutboxStore
     home: Home | None = None  # the App Home tab (bot/slack/home.py)
+    oncall: OnCallFeature | None = None  # on call (bot/oncall/)
 
 
 @dataclass
@@ -147,6 +157,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     client.retry_handlers.insert(0, SlackObserver(health.observer("slack")))
 
     backends: list[AlertBackend] = []
+    oncall_sources: list[RootlyOnCall | IlertOnCall] = []  # on call (bot/oncall/)
     closers = []
     rootly: RootlyClient | None = None
     if settings.rootly_enabled:
@@ -160,6 +171,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         closers.append(rootly.http.close)
         rootly.http.observe = health.observer("rootly")
         backends.append(RootlyBackend(rootly))
+        oncall_sources.append(RootlyOnCall(rootly))
     if settings.ilert_enabled:
         ilert = IlertClient.create(
             settings.ilert_api_url,
@@ -172,6 +184,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         closers.append(ilert.http.close)
         ilert.http.observe = health.observer("ilert")
         backends.append(IlertBackend(ilert))
+        oncall_sources.append(IlertOnCall(ilert))
 
     people = People(SlackDirectory(client))
     registry = Backends(backends)
@@ -252,6 +265,21 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     services.home = Home(registry, people, rootly, services.digests.subscriptions, feeds.subscriptions)
     metrics.read_outbox_depth_from(outbox_store.depth)
     scheduler = make_scheduler()
+    # --- on call (bot/oncall/) ---
+    oncall = OnCall(oncall_sources, SlackMentions(client), answer_ttl=settings.oncall_cache_seconds)
+    follows = FollowStore(database)
+    services.oncall = OnCallFeature(
+        service=oncall,
+        follows=follows,
+        poller=FollowPoller(oncall, follows, messages.messenger),
+        work=work,
+        people=people,
+        messages=messages,
+        claim=store.claim,
+        poll_seconds=settings.oncall_poll_seconds,
+        take_minutes=settings.oncall_take_minutes,
+    )
+    oncall_jobs.install(scheduler, services.oncall.poller, settings.oncall_poll_seconds)
     DigestJobs(scheduler, services.digests, resync_seconds=settings.digest_resync_seconds).install()
     add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
     add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))
@@ -286,6 +314,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
     incidents.register(bolt, services)
+    oncall_listener.register(bolt, services.oncall)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:

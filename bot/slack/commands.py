@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.config import Settings
 from bot.domain import AlertFilters, TriggerRequest
+from bot.oncall import listener as oncall_listener
 from bot.render import feeds as feed_replies
 from bot.render import replies
 from bot.render.alert_list import alert_list_message
@@ -95,6 +96,11 @@ def register(app: App, services: Services) -> None:
                 ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
             case syntax.DigestCommand():
                 digest_commands.handle(services, parsed, command, ack, respond)
+            case syntax.OnCallText(name=name, rest=rest):  # on call: bot/oncall/listener.py
+                if services.oncall is None:
+                    ack(**replies.problem("On call needs Rootly or ilert, and neither is configured."))
+                else:
+                    oncall_listener.handle_command(services.oncall, name, rest, command, ack, respond)
             case syntax.Incident(title=title):
                 incidents.open_from_command(services, app.client, ack, command, title)
             case syntax.AddNote(ref=ref, text=text):

@@ -90,6 +90,14 @@ class DigestCommand:
     """Base of the ``/rootly digest …`` commands, which ``bot.slack.digest_syntax`` parses."""
 
 
+@dataclass(frozen=True)
+class OnCallText:
+    """``/rootly oncall …`` and ``/rootly page …``: the on-call feature parses the rest (bot/oncall/syntax.py)."""
+
+    name: str  # "oncall" or "page"
+    rest: str
+
+
 Command = (
     Help
     | Acknowledge
@@ -103,6 +111,7 @@ Command = (
     | FeedList
     | Incident
     | DigestCommand
+    | OnCallText
     | Invalid
 )
 
@@ -156,6 +165,9 @@ USAGE = {
     "incident": "/rootly incident [title]",
     "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
     "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
+    "oncall": "/rootly oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
+    "follow <schedule|escalation policy> [mention] · unfollow [name] · following",
+    "page": "/rootly page <team|user|escalation policy|service> <summary>",
     "help": "/rootly help",
 }
 _ALIASES = {
@@ -169,7 +181,9 @@ _ALIASES = {
     "update": "update",
     "edit": "update",
     "trigger": "trigger",
-    "page": "trigger",
+    "page": "page",  # on call (bot/oncall/): page a team, user, escalation policy or service
+    "oncall": "oncall",
+    "on-call": "oncall",
     "incident": "incident",
     "declare": "incident",
     "digest": "digest",
@@ -210,6 +224,8 @@ def parse(text: str) -> Command:
         return _parse_update(rest)
     if name == "trigger":
         return _parse_trigger(rest)
+    if name in ("oncall", "page"):
+        return OnCallText(name, rest)
     if name == "incident":
         return Incident(" ".join(rest.split()) or None)
     if name == "digest":
