@@ -242,9 +242,10 @@ def shift_change(
 def followed(target: OnCallTarget, mention: bool, new: bool, slack_user: str, minutes: float) -> Message:
     how = "with an @-mention of who comes on" if mention else "without @-mentions (add `mention` to ping them)"
     every = f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
+    when = f"Checked every {every}." if minutes > 0 else "Checking is off here (ONCALL_POLL_SECONDS=0)."
     text = (
         f"🔔 <@{slack_user}> {'made' if new else 'updated'} this channel follow the {describe(target)}: a short "
-        f"message here when who is on call changes, {how}. Checked every {every}."
+        f"message here when who is on call changes, {how}. {when}"
     )
     return _message(text, [_section(text)])
 
