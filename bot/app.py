@@ -17,8 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.backends import AlertBackend, Backends
 from bot.backends.ilert.backend import IlertBackend
 from bot.backends.ilert.client import IlertClient
+from bot.backends.ilert.oncall import IlertOnCall
 from bot.backends.rootly.backend import RootlyBackend
 from bot.backends.rootly.client import RootlyClient
+from bot.backends.rootly.oncall import RootlyOnCall
 from bot.config import Settings
 from bot.digests import listener as digest_listener
 from bot.digests.jobs import DigestJobs
@@ -31,6 +33,13 @@ from bot.incidents import listener as incident_listener
 from bot.incidents.conversations import SlackConversations
 from bot.incidents.service import IncidentDeclarations
 from bot.incidents.store import DeclarationStore
+from bot.oncall import jobs as oncall_jobs
+from bot.oncall import listener as oncall_listener
+from bot.oncall.feature import OnCallFeature
+from bot.oncall.jobs import FollowPoller
+from bot.oncall.mentions import SlackMentions
+from bot.oncall.service import OnCall
+from bot.oncall.store import FollowStore
 from bot.services.action_path import ActionPath
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
@@ -88,6 +97,7 @@ class BotApp:
     closers: list = field(default_factory=list)
     digests: Digests | None = None  # the digests feature (bot/digests/)
     incidents: IncidentDeclarations | None = None  # the incidents feature (bot/incidents/); None without Rootly
+    oncall: OnCallFeature | None = None  # the on-call feature (bot/oncall/)
 
     def start_background(self) -> None:
         """Start scheduled jobs and warm the Slack identity; `rootly-bot run` calls it, tests when they need it."""
@@ -130,6 +140,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     client.retry_handlers.insert(0, SlackObserver(health.observer("slack")))
 
     backends: list[AlertBackend] = []
+    oncall_sources: list[RootlyOnCall | IlertOnCall] = []  # on call (bot/oncall/)
     closers = []
     rootly: RootlyClient | None = None
     if settings.rootly_enabled:
@@ -143,6 +154,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         closers.append(rootly.http.close)
         rootly.http.observe = health.observer("rootly")
         backends.append(RootlyBackend(rootly))
+        oncall_sources.append(RootlyOnCall(rootly))
     if settings.ilert_enabled:
         ilert = IlertClient.create(
             settings.ilert_api_url,
@@ -155,6 +167,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         closers.append(ilert.http.close)
         ilert.http.observe = health.observer("ilert")
         backends.append(IlertBackend(ilert))
+        oncall_sources.append(IlertOnCall(ilert))
 
     people = People(SlackDirectory(client))
     registry = Backends(backends)
@@ -238,6 +251,21 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     services.home = Home(registry, people, rootly, (digests.subscription_lines, feeds.subscription_lines))
     metrics.read_outbox_depth_from(outbox_store.depth)
     scheduler = make_scheduler()
+    # --- on call (bot/oncall/) ---
+    oncall_service = OnCall(oncall_sources, SlackMentions(client), answer_ttl=settings.oncall_cache_seconds)
+    follows = FollowStore(database)
+    oncall = OnCallFeature(
+        service=oncall_service,
+        follows=follows,
+        poller=FollowPoller(oncall_service, follows, messages.messenger),
+        work=work,
+        people=people,
+        messages=messages,
+        claim=store.claim,
+        poll_seconds=settings.oncall_poll_seconds,
+        take_minutes=settings.oncall_take_minutes,
+    )
+    oncall_jobs.install(scheduler, oncall.poller, settings.oncall_poll_seconds)
     DigestJobs(scheduler, digests, resync_seconds=settings.digest_resync_seconds).install()
     add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
     add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))
@@ -274,9 +302,12 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     # Feature folders: each registers its listeners and its ``/rootly`` words on top of the core.
     incident_listener.register(bolt, services, declarations)
     digest_listener.register(services, digests)
+    oncall_listener.register(bolt, services, oncall)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:
         return failures.answer(error, body, seen.forget, work.call)
 
-    return BotApp(settings, bolt, services, database, client, scheduler, authorization, closers, digests, declarations)
+    return BotApp(
+        settings, bolt, services, database, client, scheduler, authorization, closers, digests, declarations, oncall
+    )

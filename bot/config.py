@@ -80,6 +80,17 @@ VARIABLES: tuple[Variable, ...] = (
         "Who may declare incidents from Slack, in the same form as POLICY_RESOLVE. Empty lets everyone.",
     ),
     Variable("POLICY_CACHE_SECONDS", "How long user group membership is trusted before Slack is asked again.", "300"),
+    # on call (bot/oncall/)
+    Variable(
+        "ONCALL_POLL_SECONDS",
+        "How often followed schedules and policies are checked for shift changes (one on-call read per backend, "
+        "however many are followed); 0 turns it off.",
+        "120",
+    ),
+    Variable(
+        "ONCALL_CACHE_SECONDS", "How long a `/rootly oncall` answer is reused before the backend is asked again.", "60"
+    ),
+    Variable("ONCALL_TAKE_MINUTES", 'How long "I\'ll take it" puts the person on call (a Rootly override).', "60"),
 )
 
 SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
@@ -120,6 +131,9 @@ class Settings:
     policy_resolve: str | None = None
     policy_declare: str | None = None
     policy_cache_seconds: float = 300.0
+    oncall_poll_seconds: float = 120.0
+    oncall_cache_seconds: float = 60.0
+    oncall_take_minutes: int = 60
 
     @property
     def socket_mode(self) -> bool:
@@ -208,6 +222,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
+    oncall_poll = number("ONCALL_POLL_SECONDS", float, 0, 86400)
+    oncall_cache = number("ONCALL_CACHE_SECONDS", float, 0, 3600)
+    oncall_take = number("ONCALL_TAKE_MINUTES", int, 1, 10080)
     from bot.domain.grantees import parse_grantees  # the policy's own parser: one definition of an entry
 
     for name in ("POLICY_RESOLVE", "POLICY_DECLARE"):
@@ -264,6 +281,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         policy_resolve=raw["POLICY_RESOLVE"],
         policy_declare=raw["POLICY_DECLARE"],
         policy_cache_seconds=policy_cache,
+        oncall_poll_seconds=oncall_poll,
+        oncall_cache_seconds=oncall_cache,
+        oncall_take_minutes=oncall_take,
     )
 
 

@@ -52,6 +52,22 @@ _COMMANDS = (
         '"Declare incident" on any message, and the button on an alert.',
         "/rootly incident Checkout is failing for EU customers",
     ),
+    # on call (bot/oncall/)
+    (
+        "/rootly oncall [here] [team|schedule|escalation policy|service]",
+        "Who is on call now, until when, and who is next (this channel's team, or everyone).",
+        "/rootly oncall payments",
+    ),
+    (
+        "/rootly oncall take <schedule> [for 2h] | follow <schedule|policy> [mention] | unfollow | following",
+        "Take the pager (a Rootly override), or have this channel told when who is on call changes.",
+        "/rootly oncall take primary for 2h",
+    ),
+    (
+        "/rootly page <team|user|escalation policy|service> <summary>",
+        "Shows who will be paged, then pages them with one click.",
+        "/rootly page payments Checkout is failing",
+    ),
     ("/rootly help", "This message.", "/rootly help"),
 )
 ALERT_FORMS = (

@@ -39,6 +39,10 @@ class Action(StrEnum):
     INCIDENT_PRIVATE = "incident.private"
     INCIDENT_OPEN = "incident.open"  # link button to an incident in Rootly (acknowledged, nothing else)
     INCIDENT_DECLARE_SEPARATE = "incident.declare_separate"
+    # on call (bot/oncall/)
+    ONCALL_PAGE = "oncall.page"  # the page preview's Page button
+    ONCALL_PAGE_CANCEL = "oncall.page_cancel"
+    ONCALL_TAKE = "oncall.take"  # "I'll take it" on a schedule's on-call answer
 
 
 class Callback(StrEnum):
@@ -74,6 +78,7 @@ class Block(StrEnum):
     INCIDENT_PARENT = "incident_parent"
     INCIDENT_ALERT = "incident_alert"
     INCIDENT_PRIVATE = "incident_private"
+    ONCALL_ACTIONS = "oncall_actions"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).

@@ -133,6 +133,9 @@ USAGE = {
     "incident": "/rootly incident [title]",
     "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
     "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
+    "oncall": "/rootly oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
+    "follow <schedule|escalation policy> [mention] · unfollow [name] · following",
+    "page": "/rootly page <team|user|escalation policy|service> <summary>",
     "help": "/rootly help",
 }
 _ALIASES = {
@@ -146,7 +149,9 @@ _ALIASES = {
     "update": "update",
     "edit": "update",
     "trigger": "trigger",
-    "page": "trigger",
+    "page": "page",  # on call (bot/oncall/): page a team, user, escalation policy or service
+    "oncall": "oncall",
+    "on-call": "oncall",
     "incident": "incident",
     "declare": "incident",
     "digest": "digest",

@@ -226,6 +226,37 @@ def _outbox(conn: Connection) -> None:
     _create(conn, *_v4.sorted_tables)
 
 
+# --- 5: on-call follows and their shift-change claims (frozen) -------------------------------------------------------
+_v5 = MetaData()
+Table(
+    "oncall_follows",
+    _v5,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("target_key", String(200), nullable=False),
+    Column("target_name", String(200), nullable=False),
+    Column("mention", Boolean, nullable=False),
+    Column("state", Text),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "target_key", name="uq_oncall_follow"),
+)
+Table(
+    "oncall_changes",
+    _v5,
+    Column("id", Integer, primary_key=True),
+    Column("follow_id", Integer, ForeignKey("oncall_follows.id", ondelete="CASCADE"), nullable=False),
+    Column("change_key", String(200), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("follow_id", "change_key", name="uq_oncall_change"),
+)
+
+
+def _oncall(conn: Connection) -> None:
+    _create(conn, *_v5.sorted_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -233,6 +264,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "scheduled digests: digest_subscriptions, digest_runs", _digests),
     Migration(3, "incident declarations", _declarations),
     Migration(4, "outbox: actions waiting for Rootly or ilert", _outbox),
+    Migration(5, "on call: followed schedules and policies, shift-change claims", _oncall),
 )
 
 LATEST = MIGRATIONS[-1].version

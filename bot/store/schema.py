@@ -166,3 +166,31 @@ outbox = Table(
     Column("finished_at", DateTime(timezone=True)),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+# `/rootly oncall follow`: a channel hears when who is on call for a schedule or escalation policy changes. ``state``
+# is the last on-call state seen (JSON), so a restart or another replica neither repeats nor misses a change.
+oncall_follows = Table(
+    "oncall_follows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("target_key", String(200), nullable=False),
+    Column("target_name", String(200), nullable=False),
+    Column("mention", Boolean, nullable=False),
+    Column("state", Text),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "target_key", name="uq_oncall_follow"),
+)
+
+# One row per shift change per follow, inserted before it is posted: the unique key makes one replica the poster.
+oncall_changes = Table(
+    "oncall_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("follow_id", Integer, ForeignKey("oncall_follows.id", ondelete="CASCADE"), nullable=False),
+    Column("change_key", String(200), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("follow_id", "change_key", name="uq_oncall_change"),
+)

@@ -84,6 +84,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", r"/users/search-email", "_search_email"),
         ("GET", r"/users/current", "_current_user"),
         ("GET", r"/alert-sources", "_list_sources"),
+        # on call
+        ("GET", r"/on-calls", "_list_oncalls"),
+        ("GET", r"/schedules", "_list_schedules"),
+        ("GET", r"/escalation-policies", "_list_policies"),
     ]
 ]
 
@@ -115,6 +119,9 @@ class IlertFake(ValidatingFake):
         self.log: dict[int, list[dict[str, Any]]] = {}
         self._comments: dict[int, list[dict[str, str]]] = {}
         self.events: list[dict[str, Any]] = []  # every event ilert accepted (202), in order
+        self.schedules: dict[int, dict[str, Any]] = {}
+        self.policies: dict[int, dict[str, Any]] = {}
+        self.oncalls: list[dict[str, Any]] = []  # {"policy", "level", "user", "start", "end", "schedule"}
         self.me_id = self.add_user("bot@example.com", "Chatops", "Bot")
         self.source_id = self.add_alert_source("Chatops API", source_key)
 
@@ -189,6 +196,41 @@ class IlertFake(ValidatingFake):
                 self._set_state(alert, state, self.me_id if state == "ACCEPTED" else None)
             self._check_alert(alert)
             return alert
+
+    def add_schedule(self, name: str) -> int:
+        with self._state:
+            schedule_id = next(self._ids)
+            self.schedules[schedule_id] = {
+                "id": schedule_id,
+                "name": name,
+                "type": "RECURRING",
+                "timezone": "Europe/Berlin",
+            }
+            return schedule_id
+
+    def add_escalation_policy(self, name: str, levels: int = 1, routing_key: str | None = None) -> int:
+        with self._state:
+            policy_id = next(self._ids)
+            rules = [{"escalationTimeout": 15, "users": [self._user_rel(self.me_id)]} for _ in range(levels)]
+            self.policies[policy_id] = {"id": policy_id, "name": name, "escalationRules": rules}
+            if routing_key:
+                self.policies[policy_id]["routingKey"] = routing_key
+            return policy_id
+
+    def add_oncall(
+        self, policy_id: int, level: int, user_id: int, start: Any, end: Any, schedule_id: int | None = None
+    ) -> None:
+        with self._state:
+            self.oncalls.append(
+                {
+                    "policy": policy_id,
+                    "level": level,
+                    "user": user_id,
+                    "start": start,
+                    "end": end,
+                    "schedule": schedule_id,
+                }
+            )
 
     def comments(self, alert_id: int | str) -> list[dict[str, str]]:
         """The alert's comments as ``{"creator", "content"}``, oldest first."""
@@ -377,6 +419,41 @@ class IlertFake(ValidatingFake):
         return self._ok(list(self.sources.values())[start : start + size])
 
     # events API ----------------------------------------------------------------------------------------------
+    def _list_oncalls(self, req: Recorded, body: Any) -> Reply:
+        q = req.query
+        since = parse_time(q["from"][0]) if "from" in q else None
+        until = parse_time(q["until"][0]) if "until" in q else since
+        policies, schedules, users = _ids(q.get("policies")), _ids(q.get("schedules")), _ids(q.get("users"))
+        found = []
+        for entry in self.oncalls:
+            start, end = parse_time(iso(entry["start"])), parse_time(iso(entry["end"]))
+            if since is not None and not (start <= until and since < end):
+                continue
+            if (policies and entry["policy"] not in policies) or (schedules and entry["schedule"] not in schedules):
+                continue
+            if users and entry["user"] not in users:
+                continue
+            item = {
+                "user": copy.deepcopy(self.users[entry["user"]]),
+                "escalationPolicy": copy.deepcopy(self.policies[entry["policy"]]),
+                "start": iso(entry["start"]),
+                "end": iso(entry["end"]),
+                "escalationLevel": entry["level"],
+            }
+            if entry["schedule"] is not None:
+                schedule = self.schedules[entry["schedule"]]
+                item["schedule"] = {k: schedule[k] for k in ("id", "name", "type")}
+            found.append(item)
+        return self._ok(found)
+
+    def _list_schedules(self, req: Recorded, body: Any) -> Reply:
+        start, size = _int(req.query.get("start-index"), 0), _int(req.query.get("max-results"), 20)
+        return self._ok(copy.deepcopy(list(self.schedules.values())[start : start + size]))
+
+    def _list_policies(self, req: Recorded, body: Any) -> Reply:
+        start, size = _int(req.query.get("start-index"), 0), _int(req.query.get("max-results"), 50)
+        return self._ok(copy.deepcopy(list(self.policies.values())[start : start + size]))
+
     def _event(self, req: Recorded, body: Any) -> Reply:
         if not isinstance(body, dict):
             raise Fail(400, "An event object is required", "BAD_REQUEST")
@@ -446,6 +523,10 @@ class IlertFake(ValidatingFake):
             comment = {"creator": str(item.get("creator") or ""), "content": str(item["content"])}
             self._comments.setdefault(alert["id"], []).append(comment)
             self._log(alert, "AlertCommentAddedLogEntry", comment["content"])
+
+
+def _ids(values: list[str] | None) -> set[int]:
+    return {int(float(v)) for v in values or () if v.strip()}
 
 
 def _int(values: list[str] | None, default: int) -> int:

@@ -133,6 +133,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/v1/incidents", "_list_incidents"),
         ("POST", r"/v1/incidents", "_create_incident"),
         ("POST", r"/v1/incidents/(?P<key>[^/]+)/events", "_create_incident_event"),
+        # on call
+        ("GET", r"/v1/oncalls", "_list_oncalls"),
+        ("GET", r"/v1/schedules", "_list_schedules"),
+        ("GET", r"/v1/escalation_policies", "_list_policies"),
+        ("GET", r"/v1/shifts", "_list_shifts"),
+        ("POST", r"/v1/schedules/(?P<key>[^/]+)/override_shifts", "_create_override"),
     ]
 ]
 
@@ -162,6 +168,14 @@ class RootlyFake(ValidatingFake):
         self.incident_alerts: dict[str, list[str]] = {}  # incident id → alert ids attached at creation
         self.snoozed_until: dict[str, str] = {}
         self.escalations: dict[str, list[int]] = {}
+        # on call: schedules, escalation policies (with their number of levels), on-call entries, shifts
+        self.oncall_enabled = True  # False: listOncalls answers 404, as for an organisation without Rootly On-Call
+        self.override_refusal: str | None = None  # set: createOverrideShift answers 422 with this message
+        self.schedules: dict[str, dict[str, Any]] = {}
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.policy_levels: dict[str, int] = {}
+        self.oncalls: list[dict[str, Any]] = []
+        self.shifts: list[dict[str, Any]] = []
         self.me_id = self.add_user("bot@example.com", "Rootly Bot", user_id=1)
         for position, name in enumerate(("High", "Medium", "Low"), 1):
             self.add_urgency(name, position)
@@ -213,9 +227,10 @@ class RootlyFake(ValidatingFake):
         """An environment; Production and Staging exist by default."""
         return self._add_catalog("environments", name, slug)
 
-    def add_team(self, name: str, slug: str | None = None) -> str:
-        """A team (JSON:API type ``groups``, alert attribute ``groups``)."""
-        return self._add_catalog("teams", name, slug)
+    def add_team(self, name: str, slug: str | None = None, slack_channels: Iterable[tuple[str, str]] = ()) -> str:
+        """A team (JSON:API type ``groups``, alert attribute ``groups``); ``slack_channels`` as (id, name) pairs."""
+        channels = [{"id": cid, "name": cname} for cid, cname in slack_channels]
+        return self._add_catalog("teams", name, slug, **({"slack_channels": channels} if channels else {}))
 
     def add_incident_type(self, name: str, slug: str | None = None) -> str:
         """An incident type; "Default" exists by default."""
@@ -702,7 +717,191 @@ class RootlyFake(ValidatingFake):
         self.incident_events.setdefault(incident["id"], []).append(resource)
         return self._ok({"data": resource}, 201)
 
+    # on call: seeding -----------------------------------------------------------------------------------------------
+    def add_schedule(self, name: str) -> str:
+        with self._state:
+            schedule_id, now = str(uuid.uuid4()), iso()
+            self.schedules[schedule_id] = {
+                "name": name,
+                "description": None,
+                "all_time_coverage": True,
+                "owner_group_ids": [],
+                "owner_user_id": self.me_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            return schedule_id
 
+    def add_escalation_policy(
+        self, name: str, levels: int = 1, teams: Iterable[str] = (), services: Iterable[str] = ()
+    ) -> str:
+        """``teams``/``services`` are ids (or slugs, looked up)."""
+        with self._state:
+            policy_id, now = str(uuid.uuid4()), iso()
+            self.policies[policy_id] = {
+                "name": name,
+                "description": None,
+                "repeat_count": 1,
+                "created_by_user_id": self.me_id,
+                "last_updated_by_user_id": self.me_id,
+                "group_ids": [self._find_catalog("teams", t)[0] for t in teams],
+                "service_ids": [self._find_catalog("services", s)[0] for s in services],
+                "created_at": now,
+                "updated_at": now,
+            }
+            self.policy_levels[policy_id] = levels
+            return policy_id
+
+    def add_oncall(
+        self,
+        policy_id: str,
+        level: int,
+        user_id: int,
+        starts: datetime,
+        ends: datetime,
+        schedule_id: str | None = None,
+        shadow: bool = False,
+    ) -> None:
+        """Someone on call at ``level`` of a policy (through ``schedule_id`` when given, which also gets the shift)."""
+        with self._state:
+            entry = {"policy_id": policy_id, "level": level, "user_id": user_id, "starts": starts, "ends": ends}
+            self.oncalls.append(entry | {"schedule_id": schedule_id})
+            if schedule_id is not None:
+                self._add_shift(schedule_id, user_id, starts, ends, override=False, shadow=shadow)
+
+    def _add_shift(
+        self, schedule_id: str, user_id: int, starts: datetime, ends: datetime, *, override: bool, shadow: bool
+    ) -> dict[str, Any]:
+        now = iso()
+        shift = {
+            "schedule_id": schedule_id,
+            "rotation_id": None,
+            "starts_at": iso(starts),
+            "ends_at": iso(ends),
+            "is_override": override,
+            "is_shadow": shadow,
+            "user_id": user_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        resource = {"id": str(uuid.uuid4()), "type": "shifts", "attributes": shift}
+        self.shifts.append(resource)
+        return resource
+
+    # on call: HTTP --------------------------------------------------------------------------------------------------
+    def _effective_oncalls(self) -> list[dict[str, Any]]:
+        """Entries with overrides applied: an override replaces the person on its schedule while it lasts."""
+        overrides = [s["attributes"] for s in self.shifts if s["attributes"]["is_override"]]
+        out = []
+        for entry in self.oncalls:
+            for o in overrides:
+                o_start, o_end = parse_time(o["starts_at"]), parse_time(o["ends_at"])
+                if entry["schedule_id"] == o["schedule_id"] and o_start < entry["ends"] and entry["starts"] < o_end:
+                    out.append(entry | {"user_id": o["user_id"], "starts": o_start, "ends": o_end})
+                    break
+            else:
+                out.append(entry)
+        return out
+
+    def _list_oncalls(self, req: Recorded, body: Any) -> Reply:
+        if not self.oncall_enabled:
+            raise Fail(404, "Not found", "Rootly On-Call is not enabled for this organisation")
+        q = {k: ",".join(v).split(",") for k, v in req.query.items()}
+        since = parse_time(q["since"][0]) if "since" in q else datetime.now(UTC)
+        until = parse_time(q["until"][0]) if "until" in q else since
+        found = []
+        for entry in self._effective_oncalls():
+            policy = self.policies[entry["policy_id"]]
+            if not (entry["starts"] <= until and since < entry["ends"]):
+                continue
+            checks = {
+                "filter[escalation_policy_ids]": {entry["policy_id"]},
+                "filter[schedule_ids]": {entry["schedule_id"]},
+                "filter[user_ids]": {str(entry["user_id"])},
+                "filter[group_ids]": set(policy["group_ids"]),
+                "filter[service_ids]": set(policy["service_ids"]),
+            }
+            if all(not set(q[k]) or set(q[k]) & have for k, have in checks.items() if k in q):
+                found.append(entry)
+        data, users = [], set()
+        for n, entry in enumerate(found):
+            schedule = self.schedules.get(entry["schedule_id"] or "")
+            attrs = {
+                "escalation_policy_id": entry["policy_id"],
+                "escalation_policy_name": self.policies[entry["policy_id"]]["name"],
+                "escalation_level": entry["level"],
+                "schedule_id": entry["schedule_id"],
+                "schedule_name": schedule["name"] if schedule else None,
+                "user_id": entry["user_id"],
+                "starts_at": iso(entry["starts"]),
+                "ends_at": iso(entry["ends"]),
+            }
+            rel = {"user": {"data": {"id": str(entry["user_id"]), "type": "users"}}}
+            data.append({"id": f"oncall-{n}", "type": "on_call_resources", "attributes": attrs, "relationships": rel})
+            users.add(entry["user_id"])
+        reply: dict[str, Any] = {"data": data}
+        if "user" in ",".join(req.query.get("include", [])).split(","):
+            reply["included"] = [self._user_resource(u)["data"] for u in sorted(users)]
+        return self._ok(reply)
+
+    def _list_schedules(self, req: Recorded, body: Any) -> Reply:
+        items = sorted(self.schedules.items(), key=lambda x: x[1]["name"])
+        return self._listing(req, "schedules", items)
+
+    def _list_policies(self, req: Recorded, body: Any) -> Reply:
+        items = sorted(self.policies.items(), key=lambda x: x[1]["name"])
+        page, links, meta = paginate(self.url, req, items, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        reply: dict[str, Any] = {
+            "data": [{"id": i, "type": "escalation_policies", "attributes": a} for i, a in page],
+            "links": links,
+            "meta": meta,
+        }
+        if "escalation_policy_levels" in req.query.get("include", []):
+            now = iso()
+            reply["included"] = [
+                {
+                    "id": f"{i}-level-{n}",
+                    "type": "escalation_levels",
+                    "attributes": {"escalation_policy_id": i, "position": n, "delay": 5, "created_at": now},
+                }
+                for i, _ in page
+                for n in range(1, self.policy_levels[i] + 1)
+            ]
+        return self._ok(reply)
+
+    def _list_shifts(self, req: Recorded, body: Any) -> Reply:
+        wanted = set(req.query.get("schedule_ids[]", []))
+        start = parse_time(req.query["from"][0]) if "from" in req.query else None
+        end = parse_time(req.query["to"][0]) if "to" in req.query else None
+        found = []
+        for shift in self.shifts:
+            a = shift["attributes"]
+            if wanted and a["schedule_id"] not in wanted:
+                continue
+            if (start and parse_time(a["ends_at"]) <= start) or (end and parse_time(a["starts_at"]) > end):
+                continue
+            found.append({"id": shift["id"], "type": "shifts", "attributes": {k: a[k] for k in _SHIFT_FIELDS}})
+        page, links, meta = paginate(self.url, req, found, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        return self._ok({"data": page, "links": links, "meta": meta})
+
+    def _create_override(self, req: Recorded, body: Any, key: str) -> Reply:
+        if key not in self.schedules:
+            raise Fail(404, "Not found", f"schedule {key!r} does not exist")
+        attrs = self._attributes(body, "shifts")
+        if self.override_refusal:
+            raise Fail(422, self.override_refusal)
+        user_id = attrs.get("user_id")
+        if user_id not in self.users:
+            raise Fail(422, "User must exist")
+        starts, ends = parse_time(attrs["starts_at"]), parse_time(attrs["ends_at"])
+        if ends <= starts:
+            raise Fail(422, "Ends at must be after starts at")
+        shift = self._add_shift(key, user_id, starts, ends, override=True, shadow=False)
+        out = {k: v for k, v in shift["attributes"].items() if k != "is_shadow"}
+        return self._ok({"data": {"id": shift["id"], "type": "shifts", "attributes": out}}, 201)
+
+
+_SHIFT_FIELDS = ("schedule_id", "rotation_id", "starts_at", "ends_at", "is_override", "is_shadow", "user_id")
 _USER_SEARCH = ("email", "full_name")
 _NAME = ("name", "slug")
 _SUMMARY = ("summary", "description")

@@ -1,0 +1,101 @@
+"""Follow subscriptions and the shift-change claims that make exactly one replica post each change.
+
+A change row is inserted before the message is posted; ``(follow_id, change_key)`` is unique, so whichever replica
+inserts first posts it and every other one gets an IntegrityError and only records the new state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.db import Database
+from bot.store.schema import oncall_changes, oncall_follows
+
+
+@dataclass(frozen=True)
+class FollowSubscription:
+    id: int
+    channel: str
+    target_key: str
+    target_name: str
+    mention: bool
+    state: str | None
+    created_by: str
+
+
+def _follow(row: Row) -> FollowSubscription:
+    return FollowSubscription(
+        row.id, row.channel, row.target_key, row.target_name, bool(row.mention), row.state, row.created_by
+    )
+
+
+class FollowStore:
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine
+
+    def add(self, channel: str, target_key: str, target_name: str, mention: bool, state: str, by: str) -> bool:
+        """True when new; an existing follow of the same target in the channel keeps its state, takes ``mention``."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(oncall_follows).values(
+                        channel=channel,
+                        target_key=target_key,
+                        target_name=target_name[:200],
+                        mention=mention,
+                        state=state,
+                        created_by=by,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            return True
+        except IntegrityError:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(oncall_follows)
+                    .where(oncall_follows.c.channel == channel, oncall_follows.c.target_key == target_key)
+                    .values(mention=mention)
+                )
+            return False
+
+    def remove(self, channel: str, target_key: str | None = None) -> list[FollowSubscription]:
+        gone = [f for f in self.for_channel(channel) if target_key is None or f.target_key == target_key]
+        if gone:
+            with self.engine.begin() as conn:
+                ids = [f.id for f in gone]
+                conn.execute(delete(oncall_changes).where(oncall_changes.c.follow_id.in_(ids)))
+                conn.execute(delete(oncall_follows).where(oncall_follows.c.id.in_(ids)))
+        return gone
+
+    def for_channel(self, channel: str) -> list[FollowSubscription]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(oncall_follows).where(oncall_follows.c.channel == channel).order_by(oncall_follows.c.id)
+            )
+            return [_follow(r) for r in rows]
+
+    def all(self) -> list[FollowSubscription]:
+        with self.engine.connect() as conn:
+            return [_follow(r) for r in conn.execute(select(oncall_follows).order_by(oncall_follows.c.id))]
+
+    def claim_change(self, follow_id: int, change_key: str, owner: str) -> bool:
+        """True for exactly one caller per (follow, change), on any replica."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(oncall_changes).values(
+                        follow_id=follow_id, change_key=change_key[:200], owner=owner, claimed_at=datetime.now(UTC)
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def set_state(self, follow_id: int, state: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(oncall_follows).where(oncall_follows.c.id == follow_id).values(state=state))

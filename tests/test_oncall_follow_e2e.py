@@ -1,0 +1,116 @@
+"""`/rootly oncall follow`: a shift change is posted once in the channel, by one of several app instances sharing
+one database (SQLite file and PostgreSQL), and following many schedules costs one on-call read a poll."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunningBot
+from tests.fakes.rootly import RootlyFake
+from tests.fakes.slack import SlackFake
+from tests.messages import reply, text_of
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+REPLICAS = 3
+
+
+@pytest.fixture
+def rota(rootly: RootlyFake, slack: SlackFake) -> dict[str, Any]:
+    bob = rootly.add_user("bob@example.com", "Bob Builder")
+    carol = rootly.add_user("carol@example.com", "Carol Danvers")
+    slack.add_user("U222", "bob@example.com", "Bob Builder")
+    slack.add_user("U333", "carol@example.com", "Carol Danvers")
+    primary = rootly.add_schedule("Primary")
+    policy = rootly.add_escalation_policy("Platform EP", levels=1)
+    rootly.add_oncall(policy, 1, bob, NOW - timedelta(hours=1), NOW + timedelta(hours=8), schedule_id=primary)
+    return {"bob": bob, "carol": carol, "primary": primary}
+
+
+def hand_over(rootly: RootlyFake, rota: dict[str, Any]) -> None:
+    """Carol takes over Primary (as if someone did it in Rootly's UI)."""
+    attrs = {
+        "starts_at": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
+        "ends_at": (NOW + timedelta(hours=3)).isoformat(),
+        "user_id": rota["carol"],
+    }
+    rootly.call(
+        "POST", f"/v1/schedules/{rota['primary']}/override_shifts", {"data": {"type": "shifts", "attributes": attrs}}
+    )
+
+
+def poll_together(bots: list[RunningBot]) -> int:
+    posted: list[int] = []
+    threads = [threading.Thread(target=lambda b=b: posted.append(b.app.oncall.poller.poll_once())) for b in bots]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(posted)
+
+
+def test_a_shift_change_is_posted_once_across_replicas(
+    make_bot,
+    database_url: str,
+    rootly: RootlyFake,
+    slack: SlackFake,
+    rota: dict[str, Any],  # type: ignore[no-untyped-def]
+) -> None:
+    with ExitStack() as stack:
+        bots = [
+            stack.enter_context(make_bot(DATABASE_URL=database_url, ONCALL_POLL_SECONDS="0")) for _ in range(REPLICAS)
+        ]
+        bots[0].sender.slash("oncall follow primary")
+        said = text_of(reply(slack))
+        assert "follow the schedule *Primary*" in said and "without @-mentions" in said
+
+        assert poll_together(bots) == 0  # nothing changed since the follow
+        hand_over(rootly, rota)
+        before = len([r for r in rootly.requests if r.path == "/v1/oncalls"])
+        assert poll_together(bots) == 1
+        assert len([r for r in rootly.requests if r.path == "/v1/oncalls"]) - before == REPLICAS  # one each
+        (posted,) = slack.wait_calls("chat.postMessage")
+        text = text_of(posted)
+        assert posted["channel"] == "C111"
+        assert "*Primary*: Bob Builder → Carol Danvers until <!date^" in text  # names: no @-mention by default
+        assert "<@" not in text
+        assert poll_together(bots) == 0  # and never again
+        assert len(slack.calls("chat.postMessage")) == 1
+
+        assert "Primary" in bots[1].sender.slash("oncall following").text  # answered at once, from the database
+        assert "no longer follows *Primary*" in bots[2].sender.slash("oncall unfollow primary").text
+        assert bots[0].app.oncall.follows.all() == []
+
+
+def test_mention_adds_the_mention(bot: RunningBot, rootly: RootlyFake, slack: SlackFake, rota: dict[str, Any]) -> None:
+    bot.sender.slash("oncall follow primary mention")
+    reply(slack)
+    hand_over(rootly, rota)
+    assert bot.app.oncall.poller.poll_once() == 1
+    (posted,) = slack.wait_calls("chat.postMessage")
+    assert "Bob Builder → <@U333>" in text_of(posted)
+
+
+def test_following_fifty_schedules_costs_one_read_a_poll(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake, rota: dict[str, Any]
+) -> None:
+    feature = bot.app.oncall
+    for n in range(50):
+        schedule = rootly.add_schedule(f"Rota {n:02}")
+        feature.follows.add("C111", f"rootly:schedule:{schedule}", f"Rota {n:02}", False, "{}", "U111")
+    feature.service.directory()  # names are read once an hour, not per poll
+    before = len(rootly.requests)
+    feature.poller.poll_once()
+    feature.poller.poll_once()
+    reads = [r.path for r in rootly.requests[before:]]
+    assert reads == ["/v1/oncalls", "/v1/oncalls"]
+
+
+def test_unknown_name_to_follow(bot: RunningBot, slack: SlackFake, rota: dict[str, Any]) -> None:
+    bot.sender.slash("oncall follow primery")
+    said = text_of(reply(slack))
+    assert "`primery`" in said and "Primary" in said
