@@ -146,7 +146,6 @@ def assert_valid_message(message: dict[str, Any]) -> None:
 # --- alert_message: buttons from state -----------------------------------------------------------------------
 
 ROOTLY_LIVE = {Action.RESOLVE, Action.ADD_NOTE, Action.DECLARE_INCIDENT, Action.SNOOZE, Action.OVERFLOW}
-# List rows leave the menus out (they are on the alert's own message).
 LIST_ROW_LIVE = ROOTLY_LIVE  # list rows offer what the alert's own message offers, menus included
 
 
