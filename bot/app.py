@@ -236,6 +236,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
                 more_url=f"{settings.rootly_app_url}/account/alerts",
                 backend_label=len(backends) > 1,
                 can_declare=messages.can_declare,
+                command=settings.slack_command,
             ),
         ),
         incidents=declarations,
@@ -281,7 +282,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     request_log.register(bolt)  # first: one line per verified request, whatever later middleware decides
     guards.register(bolt, seen)
     policy_gate.register(
-        bolt, policy, work, lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks)
+        bolt,
+        policy,
+        work,
+        lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks),
+        command=settings.slack_command,
     )
     home_tab.register(bolt, services)  # before actions: its clicks on the Home tab are matched first
     commands.register(bolt, services)

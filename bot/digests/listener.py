@@ -12,7 +12,7 @@ from bot.digests.schedule import ScheduleError
 from bot.digests.service import DigestInvalid, PostRefused
 from bot.digests.syntax import DigestList, DigestNow, DigestOff, DigestSubscribe
 from bot.render import replies
-from bot.slack.syntax import USAGE, DigestCommand
+from bot.slack.syntax import DigestCommand, usage
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -22,7 +22,8 @@ def handle(services: Services, parsed: DigestCommand, command: dict[str, Any], a
     digests = services.digests
     channel = command.get("channel_id") or ""
     now = digests.clock()
-    hint = f"Use: `{USAGE['digest']}`"
+    name = services.settings.slack_command
+    hint = f"Use: `{usage('digest', name)}`"
     match parsed:
         case DigestSubscribe(request=request):
             try:
@@ -30,12 +31,14 @@ def handle(services: Services, parsed: DigestCommand, command: dict[str, Any], a
             except (DigestInvalid, ScheduleError) as exc:
                 ack(**replies.problem(str(exc), hint=hint))
                 return
-            message = digest_replies.subscribed(result.subscription, result.next_due, now, existing=result.existing)
+            message = digest_replies.subscribed(
+                result.subscription, result.next_due, now, existing=result.existing, command=name
+            )
             ack(response_type="ephemeral" if result.existing else "in_channel", **message)
         case DigestList():
             subs = digests.subscriptions()
             due = {s.id: digests.next_due(s, now) for s in subs if s.channel == channel}
-            ack(**digest_replies.listing(subs, due, channel, digests.channel_zone(channel), now))
+            ack(**digest_replies.listing(subs, due, channel, digests.channel_zone(channel), now, command=name))
         case DigestOff(subscription_id=wanted):
             try:
                 removed = digests.unsubscribe(channel, wanted)
@@ -44,7 +47,7 @@ def handle(services: Services, parsed: DigestCommand, command: dict[str, Any], a
                 return
             ack(
                 response_type="in_channel" if removed else "ephemeral",
-                **digest_replies.removed(channel, removed, wanted),
+                **digest_replies.removed(channel, removed, wanted, command=name),
             )
         case DigestNow(filters=filters):
             ack(**replies.working(f"Putting a digest of open alerts ({filters.describe()}) together…"))

@@ -29,6 +29,7 @@ from bot.digests.render import DigestView, digest_message, empty_digest
 from bot.digests.schedule import Kind, Schedule, ScheduleError, interval_anchor, interval_words, parse_zone
 from bot.digests.store import DigestRun, DigestStore, DigestSubscription, Empty, RunStatus
 from bot.domain import AlertFilters
+from bot.render.ids import DEFAULT_COMMAND
 from bot.services.open_alerts import OpenAlerts
 from bot.support import errors
 
@@ -96,6 +97,7 @@ class DigestSettings:
     more_url: str | None = None
     backend_label: bool = False
     can_declare: bool = False
+    command: str = DEFAULT_COMMAND  # the configured slash command, named in digests and refusals
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ class Digests:
         else:
             found = self.store.get(subscription_id)
             if found is None:
-                raise DigestInvalid(f"There is no digest #{subscription_id}. `/rootly digest list` shows them.")
+                listing = f"`{self.settings.command} digest list`"
+                raise DigestInvalid(f"There is no digest #{subscription_id}. {listing} shows them.")
             targets = [found]
         removed = [sub for sub in targets if self.store.remove(sub.id)]
         if removed:
@@ -217,6 +220,7 @@ class Digests:
             failures=failures,
             backend_label=self.settings.backend_label,
             can_declare=self.settings.can_declare,
+            command=self.settings.command,
         )
         if page.total <= 0 and not page.alerts:
             return empty_digest(view) if empty is Empty.NOTE or failures else None

@@ -28,12 +28,14 @@ Blocks = list[dict[str, Any]]
 def home_view(
     data: HomeData,
     *,
+    command: str,
     notice: Sequence[dict[str, Any]] = (),
     more_url: str | None = None,
     backend_label: bool = False,
     can_declare: bool = True,
 ) -> dict[str, Any]:
-    """The whole tab. ``notice`` is the outcome of a click made on the tab (a reply's blocks), shown on top."""
+    """The whole tab. ``notice`` is the outcome of a click made on the tab (a reply's blocks), shown on top;
+    ``command`` is the configured slash command, for the hint when there is nothing to list."""
     blocks: Blocks = [
         HeaderBlock(text="Your on-call").to_dict(),
         _context(f"As of {slack_date(data.as_of)} · refreshed each time you open this tab"),
@@ -59,7 +61,7 @@ def home_view(
             can_declare=can_declare,
         )
         blocks += _incidents_section(data.incidents)
-    blocks += _subscriptions_section(data)
+    blocks += _subscriptions_section(data, command)
     if data.failures:
         text = "⚠️ Could not read " + "; ".join(escape(f) for f in data.failures) + ". Open the tab again to retry."
         blocks.append(_context(text))
@@ -132,12 +134,12 @@ def _incident_line(incident: Incident) -> str:
     return "• " + " · ".join(parts)
 
 
-def _subscriptions_section(data: HomeData) -> Blocks:
+def _subscriptions_section(data: HomeData, command: str) -> Blocks:
     blocks: Blocks = [DividerBlock().to_dict(), _section("*📬 Your digests and feeds*")]
     lines = [f"• Digest *#{s.id}* in <#{s.channel}>: {understood(s)}" for s in data.digests]
     lines += [f"• Feed in <#{f.channel}>: {escape_bounded(f.filters.describe(), 300)}" for f in data.feeds]
     if not lines:
-        return [*blocks, _context("None yet. In a channel: `/rootly digest daily 09:00` or `/rootly feed on`.")]
+        return [*blocks, _context(f"None yet. In a channel: `{command} digest daily 09:00` or `{command} feed on`.")]
     shown = lines[:SUBSCRIPTIONS_MAX]
     if len(lines) > SUBSCRIPTIONS_MAX:
         shown.append(f"…and {len(lines) - SUBSCRIPTIONS_MAX} more")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.domain import AlertChanges, AlertFilters, Backend
 from bot.domain.refs import BadReference, ParsedRef, parse_alert_reference
+from bot.render.ids import DEFAULT_COMMAND
 
 
 @dataclass(frozen=True)
@@ -144,20 +145,28 @@ def parse_filters(words: list[str], *, default_statuses: tuple[str, ...] = ("ope
     )
 
 
+# The syntax of each command, ``{command}`` standing for the configured slash command (SLACK_COMMAND).
 USAGE = {
-    "ack": "/rootly ack <alert>",
-    "resolve": "/rootly resolve <alert> [message]",
-    "note": "/rootly note <alert> <text>",
-    "alerts": "/rootly alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
-    "feed": "/rootly feed on [filters] | /rootly feed off | /rootly feed list",
-    "update": '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
-    "trigger": "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
+    "ack": "{command} ack <alert>",
+    "resolve": "{command} resolve <alert> [message]",
+    "note": "{command} note <alert> <text>",
+    "alerts": "{command} alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
+    "feed": "{command} feed on [filters] | {command} feed off | {command} feed list",
+    "update": '{command} update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
+    "trigger": "{command} trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
     "[--to rootly|ilert]",
-    "incident": "/rootly incident [title]",
-    "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
-    "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
-    "help": "/rootly help",
+    "incident": "{command} incident [title]",
+    "digest": '{command} digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
+    "[filters] [empty:skip|note] · {command} digest list | off [id] | now [filters]",
+    "help": "{command} help",
 }
+
+
+def usage(name: str, command: str) -> str:
+    """The syntax of command ``name`` as the person types it, under the configured ``command`` name."""
+    return USAGE[name].format(command=command)
+
+
 _ALIASES = {
     "acknowledge": "ack",
     "ack": "ack",
@@ -187,7 +196,8 @@ def _split(text: str) -> tuple[str, str]:
     return match.group(1), (match.group(2) or "")
 
 
-def parse(text: str) -> Command:
+def parse(text: str, command: str = DEFAULT_COMMAND) -> Command:
+    """``command`` is the configured slash command's name, for the syntax that refusals show."""
     word, rest = _split(text)
     if not word:
         return Help()
@@ -215,7 +225,7 @@ def parse(text: str) -> Command:
     if name == "digest":
         from bot.digests.syntax import parse_digest  # imported here: it builds on this module
 
-        return parse_digest(rest)
+        return parse_digest(rest, command)
     ref_text, remainder = _split(rest)
     try:
         ref = parse_alert_reference(ref_text)
