@@ -240,6 +240,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             more_url=f"{settings.rootly_app_url}/account/alerts",
             backend_label=len(backends) > 1,
             can_declare=messages.can_declare,
+            command=settings.slack_command,
         ),
     )
     # Listeners reach the action services through counters (rootly_bot_actions_total); the outbox keeps the bare ones.
@@ -264,6 +265,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         claim=store.claim,
         poll_seconds=settings.oncall_poll_seconds,
         take_minutes=settings.oncall_take_minutes,
+        command=settings.slack_command,
     )
     oncall_jobs.install(scheduler, oncall.poller, settings.oncall_poll_seconds)
     DigestJobs(scheduler, digests, resync_seconds=settings.digest_resync_seconds).install()
@@ -293,7 +295,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     request_log.register(bolt)  # first: one line per verified request, whatever later middleware decides
     guards.register(bolt, seen)
     policy_gate.register(
-        bolt, policy, work, lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks)
+        bolt,
+        policy,
+        work,
+        lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks),
+        command=settings.slack_command,
     )
     home_tab.register(bolt, services)  # before actions: its clicks on the Home tab are matched first
     commands.register(bolt, services)

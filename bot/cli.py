@@ -1,5 +1,5 @@
-"""``rootly-bot run | check | digest``: start the bot, say in plain words whether its configuration works, or
-print or post one digest."""
+"""``rootly-bot run | check | digest | manifest``: start the bot, say in plain words whether its configuration
+works, print or post one digest, or print the Slack app manifest for a setup."""
 
 from __future__ import annotations
 
@@ -110,14 +110,52 @@ def check(settings: Settings, out: TextIO) -> int:
     return doctor.check(settings, out)
 
 
+def _add_manifest_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.ops.manifest import PLACEHOLDER_HOST
+    from bot.render.ids import DEFAULT_COMMAND
+
+    parser = sub.add_parser(
+        "manifest",
+        help="print the Slack app manifest (YAML) for this setup",
+        description="Print a Slack app manifest: paste it at api.slack.com/apps → Create New App → From a manifest.",
+    )
+    parser.add_argument(
+        "--command",
+        dest="slash_command",  # not "command": that is the verb
+        default=DEFAULT_COMMAND,
+        help=f"the slash command's name (default {DEFAULT_COMMAND}); set SLACK_COMMAND to the same value",
+    )
+    parser.add_argument(
+        "--host",
+        default=PLACEHOLDER_HOST,
+        help="the bot's public HTTPS host name, e.g. bot.example.com (default: a placeholder to replace)",
+    )
+    parser.add_argument("--socket-mode", action="store_true", help="Socket Mode: no public URL is needed")
+
+
+def manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.ops.manifest import ManifestOptions, manifest_yaml, problems
+
+    options = ManifestOptions(command=args.slash_command, host=args.host, socket_mode=args.socket_mode)
+    if found := problems(options):
+        for problem in found:
+            print(problem, file=err)
+        return 2
+    out.write(manifest_yaml(options))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rootly-bot", description="Rootly and ilert from Slack.")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the bot (the default)")
     sub.add_parser("check", help="check the configuration and every connection, then exit")
     digest_cli.add_parser(sub)
+    _add_manifest_parser(sub)
     args = parser.parse_args(argv)
     out = sys.stdout
+    if args.command == "manifest":  # needs no configuration: it is printed before the app exists
+        return manifest(args, out, sys.stderr)
     settings = _settings(out if args.command == "check" else sys.stderr)
     if settings is None:
         return 2

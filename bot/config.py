@@ -38,6 +38,12 @@ VARIABLES: tuple[Variable, ...] = (
         "App-level token (xapp-…, connections:write); when set the bot runs in Socket Mode.",
         secret=True,
     ),
+    Variable(
+        "SLACK_COMMAND",
+        "Name of the slash command, as in the Slack app (`rootly-bot manifest --command` prints a matching manifest);"
+        " change it when the workspace already has a /rootly (Rootly's own app).",
+        "/rootly",
+    ),
     Variable("SLACK_API_URL", "Slack Web API base URL (for proxies and tests).", "https://slack.com/api/"),
     Variable("ROOTLY_API_TOKEN", "Rootly API key. Required unless only ilert is used.", secret=True),
     Variable("ROOTLY_API_URL", "Rootly API base URL.", "https://api.rootly.com"),
@@ -104,6 +110,7 @@ class Settings:
     slack_bot_token: str
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
+    slack_command: str = "/rootly"
     slack_api_url: str = "https://slack.com/api/"
     rootly_api_token: str | None = None
     rootly_api_url: str = "https://api.rootly.com"
@@ -209,6 +216,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         problems.append("ROOTLY_API_TOKEN is missing (or set ILERT_API_TOKEN to use ilert alone).")
     if raw["ILERT_ALERT_SOURCE_KEY"] and not raw["ILERT_API_TOKEN"]:
         problems.append("ILERT_ALERT_SOURCE_KEY is set but ILERT_API_TOKEN is not: ilert needs both.")
+    command = raw["SLACK_COMMAND"] or ""
+    if problem := command_problem(command):
+        problems.append(f"SLACK_COMMAND is not a slash command name Slack accepts: it {problem}")
     for name in ("SLACK_API_URL", "ROOTLY_API_URL", "ROOTLY_APP_URL", "ILERT_API_URL"):
         url(name)
     port = number("PORT", int, 1, 65535)
@@ -254,6 +264,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         slack_bot_token=raw["SLACK_BOT_TOKEN"] or "",
         slack_signing_secret=raw["SLACK_SIGNING_SECRET"],
         slack_app_token=raw["SLACK_APP_TOKEN"],
+        slack_command=command,
         slack_api_url=_with_slash(raw["SLACK_API_URL"] or ""),
         rootly_api_token=raw["ROOTLY_API_TOKEN"],
         rootly_api_url=(raw["ROOTLY_API_URL"] or "").rstrip("/"),
@@ -285,6 +296,22 @@ def _parse(env: Mapping[str, str]) -> Settings:
         oncall_cache_seconds=oncall_cache,
         oncall_take_minutes=oncall_take,
     )
+
+
+COMMAND_MAX = 32  # Slack's limit on a slash command's name, the slash included
+
+
+def command_problem(command: str) -> str | None:
+    """Why Slack would not accept ``command`` as a slash command name (None: it would), in words for an operator."""
+    if not command.startswith("/") or len(command) < 2:
+        return f"must be a slash and a name, like /rootly or /oncall, got {command!r}."
+    if any(c.isspace() for c in command):
+        return f"must not contain spaces, got {command!r}."
+    if command != command.lower():
+        return f"must be lowercase (Slack's rule for command names), got {command!r}: use {command.lower()!r}."
+    if len(command) > COMMAND_MAX:
+        return f"must be at most {COMMAND_MAX} characters including the slash, got {len(command)}."
+    return None
 
 
 def _with_slash(value: str) -> str:

@@ -45,6 +45,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SBIN_DIRS = ("/usr/sbin", "/sbin")  # where util-linux installs runuser; minimal CI PATHs often lack them
+
+
+def runuser() -> str | None:
+    """Path of ``runuser``: on PATH, or in the sbin directories a non-login PATH may leave out."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_DIRS])
+    return shutil.which("runuser", path=path)
+
+
 class Cluster:
     """``initdb`` + ``pg_ctl start`` in a temp dir, trust auth on 127.0.0.1 only, tuned for throwaway speed."""
 
@@ -59,7 +68,7 @@ class Cluster:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self.as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            cmd = [runuser() or "runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
 
     def start(self) -> str:
@@ -109,7 +118,7 @@ def postgres_server() -> Iterator[str]:
     bindir = server_binaries()
     if bindir is None:
         _unavailable("PostgreSQL tests need TEST_POSTGRES_URL or the postgresql package (apt-get install postgresql)")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
+    if os.geteuid() == 0 and runuser() is None:
         _unavailable("running as root, PostgreSQL's initdb needs runuser to switch to the postgres user")
     cluster = Cluster(bindir)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import bot_env
+from tests.contracts import REPO
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 
@@ -100,3 +101,19 @@ def test_run_serves_health_and_slack_in_http_mode(tmp_path: Path, rootly: Rootly
     assert (tmp_path / "bot.db").exists()
     for secret in (env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"], env["ROOTLY_API_TOKEN"]):
         assert secret not in err
+
+
+def test_manifest_prints_the_manifest_for_a_setup_without_any_configuration(tmp_path: Path) -> None:
+    from bot.ops.manifest import ManifestOptions, manifest_yaml
+
+    done = run_cli(["manifest", "--command", "/oncall", "--host", "bot.example.com", "--socket-mode"], {}, tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == manifest_yaml(ManifestOptions("/oncall", "bot.example.com", socket_mode=True))
+    default = run_cli(["manifest"], {}, tmp_path)
+    assert default.stdout == (REPO / "manifest.yml").read_text(encoding="utf-8")
+
+
+def test_manifest_refuses_a_command_slack_would_refuse(tmp_path: Path) -> None:
+    done = run_cli(["manifest", "--command", "/On Call"], {}, tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--command is not a slash command name Slack accepts: it must not contain spaces" in done.stderr

@@ -70,3 +70,29 @@ def test_env_example_lists_every_variable_and_no_values_for_secrets() -> None:
 def test_readme_configuration_table_is_generated_from_the_code() -> None:
     readme = (REPO / "README.md").read_text()
     assert markdown_table() in readme, "regenerate the README table: python -m bot.config"
+
+
+def test_slack_command_defaults_to_rootly_and_can_be_renamed() -> None:
+    from bot.render.ids import DEFAULT_COMMAND
+
+    assert Settings.from_env(GOOD).slack_command == DEFAULT_COMMAND == "/rootly"
+    assert Settings.from_env({**GOOD, "SLACK_COMMAND": " /oncall "}).slack_command == "/oncall"
+    assert Settings.from_env({**GOOD, "SLACK_COMMAND": "/" + "x" * 31}).slack_command == "/" + "x" * 31
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("oncall", "must be a slash and a name"),
+        ("/", "must be a slash and a name"),
+        ("/on call", "must not contain spaces"),
+        ("/OnCall", "must be lowercase"),
+        ("/" + "x" * 32, "at most 32 characters"),
+    ],
+)
+def test_slack_command_that_slack_would_refuse_is_a_clear_problem(value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, "SLACK_COMMAND": value})
+    [problem] = caught.value.problems
+    assert problem.startswith("SLACK_COMMAND ")
+    assert fragment in str(caught.value)

@@ -22,6 +22,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.test_alert_messages_e2e import WEBHOOK_SECRET, created_event, signed_webhook
 from tests.test_incidents_e2e import created, form, values
+from tests.waiting import wait_until
 
 GUARANTEE = "Nothing done twice"
 STORM = 20
@@ -41,9 +42,8 @@ def storm(n: int, fn: Callable[[int], requests.Response]) -> list[int]:
 
 
 def settle(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    """Wait for the first side effect (failing when there is none), then long enough for a second one to show."""
+    wait_until(predicate, timeout, message="the request had no effect at all")
     time.sleep(0.5)  # a second side effect would show by now
 
 

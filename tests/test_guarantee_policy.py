@@ -18,6 +18,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
 from tests.test_incidents_e2e import form, shortcut, values
+from tests.waiting import wait_until
 
 GUARANTEE = "No one in who does not belong"
 POLICY = {"POLICY_RESOLVE": "@sre-leads, U0BOSS", "POLICY_DECLARE": "S0INC"}
@@ -29,13 +30,6 @@ def team(slack: SlackFake) -> SlackFake:
     slack.add_usergroup("S0SRE", "sre-leads", ["U222"])
     slack.add_usergroup("S0INC", "incident-commanders", ["U222"])
     return slack
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def writes(rootly: RootlyFake) -> list[Any]:
@@ -54,7 +48,7 @@ def test_resolving_is_refused_everywhere_to_people_outside_the_policy(
         assert "ask a Slack admin to add you to @sre-leads" in answer["text"]
         bot.sender.click(Action.RESOLVE, f"rootly:{alert['id']}")
         refused += 1
-        wait_for(lambda: len(team.responses()) >= 1)
+        wait_until(lambda: len(team.responses()) >= 1)
         assert "Resolving alerts from Slack is limited to members of @sre-leads" in text_of(team.responses()[0])
         home = {"type": "home", "id": "VHOME"}
         payload_view = {"view": home}
@@ -78,7 +72,7 @@ def test_resolving_is_refused_everywhere_to_people_outside_the_policy(
         assert rootly.get_alert(alert["id"])["attributes"]["status"] == "acknowledged"
 
         bot.sender.slash(f"resolve {alert['id']} fixed it", user_id="U222", user_name="bob")
-        wait_for(lambda: rootly.get_alert(alert["id"])["attributes"]["status"] == "resolved")
+        wait_until(lambda: rootly.get_alert(alert["id"])["attributes"]["status"] == "resolved")
     guarantees.record(GUARANTEE, f"resolve by people outside POLICY_RESOLVE ({refused} surfaces) → side effects", 0)
 
 
@@ -103,7 +97,7 @@ def test_declaring_is_refused_on_every_surface_and_allowed_to_the_group(
         assert "Declaring incidents from Slack is limited to members of @incident-commanders" in command["text"]
         shortcut(bot, {"ts": thread, "text": "checkout is down", "user": "U0PARENT"})
         bot.sender.click(Action.DECLARE_INCIDENT, f"rootly:{alert['id']}")
-        wait_for(lambda: len(team.responses()) >= 2)
+        wait_until(lambda: len(team.responses()) >= 2)
         assert all("@incident-commanders" in text_of(r) for r in team.responses())
         assert team.calls("views.open") == []
 
@@ -179,5 +173,5 @@ def test_policy_entries_are_validated_with_every_problem_named() -> None:
 def test_without_a_policy_everyone_may_act(bot: RunningBot, rootly: RootlyFake, team: SlackFake) -> None:
     alert = rootly.add_alert(summary="Disk", status="acknowledged")
     bot.sender.slash(f"resolve {alert['id']}")
-    wait_for(lambda: rootly.get_alert(alert["id"])["attributes"]["status"] == "resolved")
+    wait_until(lambda: rootly.get_alert(alert["id"])["attributes"]["status"] == "resolved")
     assert team.calls("usergroups.users.list") == []

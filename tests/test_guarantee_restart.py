@@ -31,6 +31,7 @@ from tests.fakes.ilert import IlertFake
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
 from tests.slack_requests import SlackSender
+from tests.waiting import wait_until
 
 WEBHOOK_SECRET = "restart-webhook-secret-0123456789"
 
@@ -95,15 +96,6 @@ class BotProcess:
                 self.proc.wait(10)
         self._log.close()
         return int(self.proc.returncode)
-
-
-def wait_until(predicate, timeout: float, step: float = 0.05) -> float:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
-    return time.monotonic() - started
 
 
 def signed_webhook(url: str, payload: dict[str, Any], secret: str) -> requests.Response:

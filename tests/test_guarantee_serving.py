@@ -22,6 +22,7 @@ from tests.conftest import ROOTLY_TOKEN, RunningBot
 from tests.fakes.faults import OutageRootly
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
+from tests.waiting import wait_until
 
 GUARANTEE = "The bot keeps serving"
 
@@ -39,13 +40,6 @@ def rootly() -> Iterator[OutageRootly]:
 def health(bot: RunningBot) -> tuple[int, dict]:
     resp = requests.get(f"{bot.url}/healthz", timeout=5)
     return resp.status_code, resp.json()
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_a_failing_listener_answers_clearly_and_the_rest_keeps_working(
@@ -81,12 +75,12 @@ def test_a_full_database_never_takes_the_bot_down(bot: RunningBot, rootly: Outag
     refuse_writes(bot.app.database)
     rootly.down = 503  # the outbox is needed, and cannot be written
     bot.sender.slash(f"note {alert['id']} words that must come back")
-    wait_for(lambda: len(slack.responses()) >= 1)
+    wait_until(lambda: len(slack.responses()) >= 1)
     said = text_of(slack.responses()[-1]) + slack.responses()[-1]["text"]
     assert "Something went wrong on the bot's side" in said and "words that must come back" in said
     rootly.down = None
     bot.sender.click(Action.ACKNOWLEDGE, f"rootly:{alert['id']}")  # its double-click claim cannot be written
-    wait_for(lambda: len(slack.responses()) >= 2)
+    wait_until(lambda: len(slack.responses()) >= 2)
     assert "/rootly ack" in str(bot.sender.slash("help").json())  # still answering (replay guard fails open)
     status, body = health(bot)
     assert status == 200 and body["database"] == "ok"  # reads work: ready, and the person was told of each failure
@@ -111,7 +105,7 @@ def test_a_slack_429_storm_never_holds_up_the_answers(bot: RunningBot, rootly: O
     with ThreadPoolExecutor(10) as pool:
         latencies = list(pool.map(click, alerts))
     slowest = max(latencies)
-    wait_for(lambda: len(slack.responses()) >= len(alerts))
+    wait_until(lambda: len(slack.responses()) >= len(alerts))
     assert all("ratelimited" in text_of(r) for r in slack.responses())
     status, body = health(bot)
     assert status == 200 and body["dependencies"]["slack"]["state"] == "rate_limited"
@@ -129,7 +123,7 @@ def test_healthz_reports_a_rootly_outage_and_the_outbox_without_failing(
     assert status == 200 and body["status"] == "ok" and body["outbox"]["waiting"] == 0
     rootly.down = 503
     bot.sender.slash(f"note {alert['id']} during the outage")
-    wait_for(lambda: bot.app.services.outbox_store.depth() == 1)
+    wait_until(lambda: bot.app.services.outbox_store.depth() == 1)
     status, body = health(bot)
     assert status == 200 and body["status"] == "degraded"
     assert body["dependencies"]["rootly"]["state"] == "failing" and "503" in body["dependencies"]["rootly"]["detail"]

@@ -19,6 +19,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Reply
 from tests.fakes.slack import SlackFake
 from tests.messages import action_ids, text_of
+from tests.waiting import wait_until
 
 TRIGGER_WINDOW = 3.0  # Slack's trigger_id expires after 3 s
 
@@ -167,14 +168,6 @@ def events(rootly: RootlyFake, incident_id: str) -> list[dict[str, Any]]:
 
 def thread_message(slack: SlackFake, channel: str, ts: str) -> dict[str, Any]:
     return next(m for m in slack.messages(channel) if m["ts"] == ts)
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 # --- /rootly incident ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import jsonschema.validators
 import pytest
 import yaml
 
-from bot.render.ids import COMMAND, REQUIRED_BOT_SCOPES, Callback
+from bot.ops.manifest import ManifestOptions, manifest_yaml
+from bot.render.ids import DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
 from tests.contracts import REPO, SLACK_MANIFEST, load_contract, missing_reason
 
 MANIFEST_PATH = REPO / "manifest.yml"
@@ -94,8 +95,8 @@ def schema_problems(manifest: Manifest, schema: dict[str, Any]) -> list[str]:
 def command_problems(manifest: Manifest) -> list[str]:
     commands = manifest.get("features", {}).get("slash_commands") or []
     names = [c.get("command") for c in commands]
-    if names != [COMMAND]:
-        return [f"slash commands are {names}, expected exactly [{COMMAND!r}] (bot.render.ids.COMMAND)"]
+    if names != [DEFAULT_COMMAND]:
+        return [f"slash commands are {names}, expected exactly [{DEFAULT_COMMAND!r}] (bot.render.ids.DEFAULT_COMMAND)"]
     command = commands[0]
     problems = []
     hint = command.get("usage_hint", "")
@@ -307,3 +308,55 @@ def test_schema_check_catches_broken_manifest(
     broken = copy.deepcopy(manifest)
     mutate(broken)
     assert schema_problems(broken, schema), "the schema passed a manifest it should have refused"
+
+
+# the generator (rootly-bot manifest) -----------------------------------------------------------------------------
+def test_manifest_yml_is_the_generators_default_output_byte_for_byte() -> None:
+    assert MANIFEST_PATH.read_bytes() == manifest_yaml().encode("utf-8"), (
+        "manifest.yml differs from bot/ops/manifest.py: regenerate it with `rootly-bot manifest > manifest.yml`"
+    )
+
+
+VARIANTS = [
+    ManifestOptions(command="/oncall"),
+    ManifestOptions(command="/oncall", host="bot.example.com"),
+    ManifestOptions(command="/pager-duty_2", host="bot.example.com:8443"),
+    ManifestOptions(command="/oncall", socket_mode=True),
+]
+
+
+@pytest.mark.parametrize(
+    "options", VARIANTS, ids=lambda o: f"{o.command}-{o.host}-{'socket' if o.socket_mode else 'http'}"
+)
+def test_generated_manifest_for_a_setup_is_valid_and_says_that_setup(
+    options: ManifestOptions, schema: dict[str, Any]
+) -> None:
+    text = manifest_yaml(options)
+    generated = load_manifest(text)
+    assert schema_problems(generated, schema) == []
+    assert [c["command"] for c in generated["features"]["slash_commands"]] == [options.command]
+    assert f"SLACK_COMMAND={options.command}" in text  # the comment says how to configure the bot to match
+    assert shortcut_problems(generated) == [] and scope_problems(generated) == [] and app_home_problems(generated) == []
+    urls = dict(_urls(generated))
+    if options.socket_mode:
+        assert urls == {}
+        assert generated["settings"]["socket_mode_enabled"] is True
+    else:
+        assert sorted(urls) == sorted(REQUIRED_URLS)
+        assert set(urls.values()) == {f"https://{options.host}{EVENTS_PATH}"}
+        assert generated["settings"]["socket_mode_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (ManifestOptions(command="oncall"), "Slack accepts: it must be a slash"),
+        (ManifestOptions(command="/OnCall"), "Slack accepts: it must be lowercase"),
+        (ManifestOptions(command="/" + "x" * 32), "Slack accepts: it must be at most 32"),
+        (ManifestOptions(host="https://bot.example.com"), "--host must be a host name"),
+        (ManifestOptions(host="bot.example.com/slack"), "--host must be a host name"),
+    ],
+)
+def test_generator_refuses_what_slack_would(options: ManifestOptions, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        manifest_yaml(options)

@@ -30,15 +30,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SlackSender
 from tests.test_cli import free_port
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.waiting import wait_until
 
 
 def json_lines(text: str, stream: str) -> list[dict[str, Any]]:

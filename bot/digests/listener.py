@@ -15,7 +15,7 @@ from bot.digests.syntax import DigestCommand, DigestList, DigestNow, DigestOff, 
 from bot.render import replies
 from bot.slack.adapters.work import WorkPool
 from bot.slack.context import Services as Core
-from bot.slack.syntax import USAGE, Invalid
+from bot.slack.syntax import Invalid, usage
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,14 @@ class Services:
 
     digests: Digests
     work: WorkPool
+    command: str  # the configured slash command (SLACK_COMMAND), for the syntax replies show
 
 
 def register(core: Core, digests: Digests) -> None:
     """Hand ``/rootly digest …`` to this folder."""
-    services = Services(digests, core.work)
-    core.subcommands["digest"] = lambda rest, command, ack, respond: handle(
-        services, parse_digest(rest), command, ack, respond
+    services = Services(digests, core.work, core.settings.slack_command)
+    core.subcommands["digest"] = lambda rest, payload, ack, respond: handle(
+        services, parse_digest(rest, services.command), payload, ack, respond
     )
 
 
@@ -40,7 +41,8 @@ def handle(
     digests = services.digests
     channel = command.get("channel_id") or ""
     now = digests.clock()
-    hint = f"Use: `{USAGE['digest']}`"
+    name = services.command
+    hint = f"Use: `{usage('digest', name)}`"
     match parsed:
         case Invalid(problem=problem, typed=typed):
             ack(**replies.problem(problem, typed=typed, hint=hint))
@@ -50,12 +52,14 @@ def handle(
             except (DigestInvalid, ScheduleError) as exc:
                 ack(**replies.problem(str(exc), hint=hint))
                 return
-            message = digest_replies.subscribed(result.subscription, result.next_due, now, existing=result.existing)
+            message = digest_replies.subscribed(
+                result.subscription, result.next_due, now, existing=result.existing, command=name
+            )
             ack(response_type="ephemeral" if result.existing else "in_channel", **message)
         case DigestList():
             subs = digests.subscriptions()
             due = {s.id: digests.next_due(s, now) for s in subs if s.channel == channel}
-            ack(**digest_replies.listing(subs, due, channel, digests.channel_zone(channel), now))
+            ack(**digest_replies.listing(subs, due, channel, digests.channel_zone(channel), now, command=name))
         case DigestOff(subscription_id=wanted):
             try:
                 removed = digests.unsubscribe(channel, wanted)
@@ -64,7 +68,7 @@ def handle(
                 return
             ack(
                 response_type="in_channel" if removed else "ephemeral",
-                **digest_replies.removed(channel, removed, wanted),
+                **digest_replies.removed(channel, removed, wanted, command=name),
             )
         case DigestNow(filters=filters):
             ack(**replies.working(f"Putting a digest of open alerts ({filters.describe()}) together…"))

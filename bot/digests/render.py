@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, Mar
 from bot.domain import Alert, AlertRef, AlertStatus, Urgency
 from bot.render.alert_list import REWRITE_HEADROOM, alert_row
 from bot.render.alert_message import started
+from bot.render.ids import DEFAULT_COMMAND
 from bot.render.text import (
     HEADER_TEXT_MAX,
     MESSAGE_BLOCKS_JSON_BUDGET,
@@ -71,6 +72,7 @@ class DigestView:
     can_declare: bool = False
     button_rows: int = BUTTON_ROWS
     lines_per_group: int = LINES_PER_GROUP
+    command: str = DEFAULT_COMMAND  # the configured slash command, for the footer's "… digest off" hint
 
 
 @dataclass
@@ -367,7 +369,7 @@ def _schedule_line(view: DigestView) -> str:
     if view.subscription_id is None:
         return ""
     schedule = f" · {escape_bounded(view.schedule_text, 200)}" if view.schedule_text else ""
-    return f"Digest #{view.subscription_id}{schedule} · `/rootly digest off {view.subscription_id}` stops it"
+    return f"Digest #{view.subscription_id}{schedule} · `{view.command} digest off {view.subscription_id}` stops it"
 
 
 def _failures_text(failures: Sequence[str]) -> str:

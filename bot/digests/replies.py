@@ -39,7 +39,10 @@ def understood(sub: DigestSubscription) -> str:
     )
 
 
-def subscribed(sub: DigestSubscription, next_due: datetime | None, now: datetime, *, existing: bool) -> dict[str, Any]:
+def subscribed(
+    sub: DigestSubscription, next_due: datetime | None, now: datetime, *, existing: bool, command: str
+) -> dict[str, Any]:
+    """``command``: the configured slash command, named in the hints."""
     when = next_words(next_due, sub.schedule.timezone, now)
     if existing:
         head = f"<#{sub.channel}> already has this digest, *#{sub.id}*: {understood(sub)}. Next digest: {when}."
@@ -47,16 +50,16 @@ def subscribed(sub: DigestSubscription, next_due: datetime | None, now: datetime
         head = f"📬 Digest *#{sub.id}* for <#{sub.channel}>: {understood(sub)}.\n⏰ Next digest: {when}."
     return _msg(
         head,
-        f"Set up by <@{sub.created_by}>. `/rootly digest list` shows this channel's digests;"
-        f" `/rootly digest off {sub.id}` stops this one.",
+        f"Set up by <@{sub.created_by}>. `{command} digest list` shows this channel's digests;"
+        f" `{command} digest off {sub.id}` stops this one.",
     )
 
 
-def removed(channel: str, subs: Sequence[DigestSubscription], wanted: int | None) -> dict[str, Any]:
+def removed(channel: str, subs: Sequence[DigestSubscription], wanted: int | None, *, command: str) -> dict[str, Any]:
     if not subs:
         if wanted is not None:
             return _msg(f"Digest #{wanted} was already gone.")
-        return _msg(f"<#{channel}> has no digests. `/rootly digest daily 09:00` starts one.")
+        return _msg(f"<#{channel}> has no digests. `{command} digest daily 09:00` starts one.")
     lines = [f"• #{s.id} in <#{s.channel}>: {escape(s.schedule.describe())}" for s in subs[:LIST_MAX]]
     more = f"\n…and {len(subs) - LIST_MAX} more" if len(subs) > LIST_MAX else ""
     noun = "digest" if len(subs) == 1 else "digests"
@@ -64,13 +67,19 @@ def removed(channel: str, subs: Sequence[DigestSubscription], wanted: int | None
 
 
 def listing(
-    subs: Sequence[DigestSubscription], next_due: dict[int, datetime | None], channel: str, zone: str, now: datetime
+    subs: Sequence[DigestSubscription],
+    next_due: dict[int, datetime | None],
+    channel: str,
+    zone: str,
+    now: datetime,
+    *,
+    command: str,
 ) -> dict[str, Any]:
     """This channel's digests first, with when each is next due; then how many other channels have some."""
     here = [s for s in subs if s.channel == channel]
     elsewhere = [s for s in subs if s.channel != channel]
     if not here:
-        text = f"<#{channel}> has no digests (its time zone: {zone}). `/rootly digest daily 09:00` starts one."
+        text = f"<#{channel}> has no digests (its time zone: {zone}). `{command} digest daily 09:00` starts one."
     else:
         lines = [
             f"• *#{s.id}* {understood(s)} — next digest: {next_words(next_due.get(s.id), s.schedule.timezone, now)}"

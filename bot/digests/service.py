@@ -30,6 +30,7 @@ from bot.digests.replies import understood
 from bot.digests.schedule import Kind, Schedule, ScheduleError, interval_anchor, interval_words, parse_zone
 from bot.digests.store import DigestRun, DigestStore, DigestSubscription, Empty, RunStatus
 from bot.domain import AlertFilters, SubscriptionLine
+from bot.render.ids import DEFAULT_COMMAND
 from bot.services.open_alerts import OpenAlerts
 from bot.support import errors
 
@@ -97,6 +98,7 @@ class DigestSettings:
     more_url: str | None = None
     backend_label: bool = False
     can_declare: bool = False
+    command: str = DEFAULT_COMMAND  # the configured slash command, named in digests and refusals
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ class Digests:
         else:
             found = self.store.get(subscription_id)
             if found is None:
-                raise DigestInvalid(f"There is no digest #{subscription_id}. `/rootly digest list` shows them.")
+                listing = f"`{self.settings.command} digest list`"
+                raise DigestInvalid(f"There is no digest #{subscription_id}. {listing} shows them.")
             targets = [found]
         removed = [sub for sub in targets if self.store.remove(sub.id)]
         if removed:
@@ -222,6 +225,7 @@ class Digests:
             failures=failures,
             backend_label=self.settings.backend_label,
             can_declare=self.settings.can_declare,
+            command=self.settings.command,
         )
         if page.total <= 0 and not page.alerts:
             return empty_digest(view) if empty is Empty.NOTE or failures else None

@@ -12,6 +12,7 @@ from bot.digests.schedule import Cron, Kind, ScheduleError, looks_like_zone, par
 from bot.digests.service import DigestRequest
 from bot.digests.store import Empty
 from bot.domain import AlertFilters
+from bot.render.ids import DEFAULT_COMMAND
 from bot.slack.syntax import FILTER_SYNTAX, FilterError, Invalid, parse_filters
 
 _OPEN_QUOTES = {'"': '"', "“": "”", "„": "“", "'": "'", "‘": "’"}
@@ -80,15 +81,16 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse_digest(text: str) -> DigestCommand | Invalid:
+def parse_digest(text: str, command: str = DEFAULT_COMMAND) -> DigestCommand | Invalid:
+    """``command``: the configured slash command, for the examples in refusals."""
     try:
         tokens = tokenize(text)
-        return _parse(tokens)
+        return _parse(tokens, command)
     except (_Problem, ScheduleError, FilterError) as exc:
         return Invalid("digest", str(exc))
 
 
-def _parse(tokens: list[Token]) -> DigestCommand:
+def _parse(tokens: list[Token], command: str) -> DigestCommand:
     if not tokens:
         raise _Problem('Say when: `daily 09:00`, `weekdays 09:00`, `every 4h` or `cron "0 9 * * 1-5"`.')
     verb, args = tokens[0].text.lower(), tokens[1:]
@@ -96,28 +98,28 @@ def _parse(tokens: list[Token]) -> DigestCommand:
         _nothing_after(args, "list")
         return DigestList()
     if verb in ("off", "stop", "remove"):
-        return _parse_off(args)
+        return _parse_off(args, command)
     if verb == "now":
         return DigestNow(parse_filters([t.text for t in args]))
     if verb in ("daily", "weekdays"):
         if not args:
-            raise _Problem(f"Say at what time: `/rootly digest {verb} 09:00`.")
+            raise _Problem(f"Say at what time: `{command} digest {verb} 09:00`.")
         kind = Kind.DAILY if verb == "daily" else Kind.WEEKDAYS
         return _subscribe(kind, parse_clock(args[0].text), args[1:])
     if verb == "every":
         if not args:
-            raise _Problem("Say how often: `/rootly digest every 4h` (or `30m`, `1d`).")
+            raise _Problem(f"Say how often: `{command} digest every 4h` (or `30m`, `1d`).")
         if len(args) > 1 and args[0].text.isdigit() and args[1].text.lower() in _UNIT_WORDS:
             return _subscribe(Kind.EVERY, str(parse_interval(args[0].text + args[1].text)), args[2:])
         return _subscribe(Kind.EVERY, str(parse_interval(args[0].text)), args[1:])
     if verb == "cron":
-        return _parse_cron(args)
+        return _parse_cron(args, command)
     raise _Problem(f"I don't know `digest {tokens[0].text[:40]}`.")
 
 
-def _parse_cron(args: list[Token]) -> DigestCommand:
+def _parse_cron(args: list[Token], command: str) -> DigestCommand:
     if not args:
-        raise _Problem('Give the cron expression in quotes: `/rootly digest cron "0 9 * * 1-5"`.')
+        raise _Problem(f'Give the cron expression in quotes: `{command} digest cron "0 9 * * 1-5"`.')
     if args[0].quoted:
         expression, rest = args[0].text, args[1:]
     else:  # five bare fields are understood too
@@ -157,13 +159,13 @@ def _subscribe(kind: Kind, spec: str, rest: list[Token]) -> DigestSubscribe:
     return DigestSubscribe(DigestRequest(kind, spec, zone, parse_filters(filter_words), empty))
 
 
-def _parse_off(args: list[Token]) -> DigestOff:
+def _parse_off(args: list[Token], command: str) -> DigestOff:
     if not args:
         return DigestOff(None)
     _nothing_after(args[1:], "off <id>")
     raw = args[0].text.lstrip("#")
     if not raw.isdigit():
-        raise _Problem(f"`{args[0].text[:40]}` is not a digest id: `/rootly digest list` shows them (`#3` or `3`).")
+        raise _Problem(f"`{args[0].text[:40]}` is not a digest id: `{command} digest list` shows them (`#3` or `3`).")
     return DigestOff(int(raw))
 
 

@@ -24,3 +24,4 @@ class OnCallFeature:
     claim: Callable[[str, str, float], str | None]  # AlertStore.claim: a page is sent once
     poll_seconds: float = 120.0
     take_minutes: int = 60
+    command: str = "/rootly"  # the configured slash command (SLACK_COMMAND), for the syntax replies show

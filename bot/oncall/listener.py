@@ -18,7 +18,6 @@ from bot.oncall.feature import OnCallFeature
 from bot.oncall.jobs import WINDOW, encode, follow_state
 from bot.oncall.service import NameProblem, NoOnCall
 from bot.oncall.syntax import (
-    USAGE,
     Follow,
     Following,
     Invalid,
@@ -28,6 +27,7 @@ from bot.oncall.syntax import (
     Unfollow,
     parse_oncall,
     parse_page,
+    usage,
 )
 from bot.render import replies
 from bot.render.ids import Action
@@ -51,7 +51,7 @@ def handle_command(feature: OnCallFeature, name: str, rest: str, command: dict[s
     work = feature.work
     match parsed:
         case Invalid(command=which, problem=problem, typed=typed):
-            ack(**replies.problem(problem, typed=typed, hint=f"Use: `{USAGE[which]}`"))
+            ack(**replies.problem(problem, typed=typed, hint=f"Use: `{usage(which, feature.command)}`"))
         case ShowOnCall(query=query, here=here):
             ack(**replies.working(f"Looking up who is on call{f' for “{query[:80]}”' if query else ''}…"))
             work.submit(lambda: _show(feature, channel, query, here), respond, subject="who is on call")
@@ -68,14 +68,14 @@ def handle_command(feature: OnCallFeature, name: str, rest: str, command: dict[s
             ack(**_unfollow(feature, channel, target))
         case Following():
             follows = feature.follows.for_channel(channel)
-            ack(**render.following([(f.target_name, f.mention) for f in follows]))
+            ack(**render.following([(f.target_name, f.mention) for f in follows], feature.command))
 
 
 def _show(feature: OnCallFeature, channel: str, query: str | None, here: bool) -> dict[str, Any] | None:
     try:
         answer = feature.service.answer(channel, query)
     except NameProblem as problem:
-        return render.name_problem(problem, USAGE["oncall"])
+        return render.name_problem(problem, usage("oncall", feature.command))
     except NoOnCall as none:
         return render.no_oncall(none.backends)
     message = render.oncall_message(answer, take_minutes=feature.take_minutes)
@@ -100,7 +100,7 @@ def _preview(feature: OnCallFeature, typed: str, summary: str) -> dict[str, Any]
     try:
         target = _page_target(feature, typed)
     except NameProblem as problem:
-        message = render.name_problem(problem, USAGE["page"])
+        message = render.name_problem(problem, usage("page", feature.command))
         return replies.problem(message["text"], typed=summary) | {"blocks": message["blocks"]}
     except NoOnCall as none:
         return render.no_oncall(none.backends)
@@ -111,7 +111,7 @@ def _take_named(feature: OnCallFeature, typed: str, slack_user: str, minutes: in
     try:
         schedule = feature.service.resolve(typed, (TargetKind.SCHEDULE,))
     except NameProblem as problem:
-        return render.name_problem(problem, USAGE["oncall"])
+        return render.name_problem(problem, usage("oncall", feature.command))
     return _take(feature, schedule, slack_user, minutes)
 
 
@@ -129,7 +129,7 @@ def _follow(feature: OnCallFeature, channel: str, slack_user: str, typed: str, m
     try:
         target = service.resolve(typed, _FOLLOW_KINDS)
     except NameProblem as problem:
-        return render.name_problem(problem, USAGE["oncall"])
+        return render.name_problem(problem, usage("oncall", feature.command))
     now = service.clock()
     # The state now is the baseline: only later changes are announced.
     state = follow_state(target, service.sources[target.backend].on_call(None, now, now + WINDOW), now)
@@ -216,4 +216,4 @@ def _page(
             feature.messages.post(channel, paged.alert)
         except Exception:  # the alert exists either way; the reply links it
             log.warning("paged %s but could not post it to %s", paged.alert.label, channel, exc_info=True)
-    return {"replace_original": True, **render.paged(paged, target.name, user)}
+    return {"replace_original": True, **render.paged(paged, target.name, user, feature.command)}

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.oncall import OnCallShift, OnCallTarget, OverrideShift, Paged, TargetKind
 from bot.oncall.service import Level, NameProblem, OnCallAnswer, PagePreview
-from bot.render.ids import Action, Block
+from bot.render.ids import DEFAULT_COMMAND, Action, Block
 from bot.render.text import (
     FALLBACK_TEXT_MAX,
     HEADER_TEXT_MAX,
@@ -178,7 +178,7 @@ def page_preview(preview: PagePreview, token: str) -> Message:
     return _message(f"Page {target.name}: {preview.summary}?", blocks)
 
 
-def paged(result: Paged, target_name: str, slack_user: str) -> Message:
+def paged(result: Paged, target_name: str, slack_user: str, command: str = DEFAULT_COMMAND) -> Message:
     if result.alert is not None:
         alert = result.alert
         text = (
@@ -188,7 +188,7 @@ def paged(result: Paged, target_name: str, slack_user: str) -> Message:
     else:
         text = (
             f"🚨 <@{slack_user}> paged *{escape(target_name)}* through {result.backend.value}: the alert opens "
-            f"within seconds (alert key {code(result.key)}); `/rootly alerts` shows it."
+            f"within seconds (alert key {code(result.key)}); `{command} alerts` shows it."
         )
     return _message(text, [_section(text)])
 
@@ -258,9 +258,9 @@ def unfollowed(names: list[str], typed: str | None) -> Message:
     return _message(text, [_section(text)])
 
 
-def following(items: list[tuple[str, bool]]) -> Message:
+def following(items: list[tuple[str, bool]], command: str = DEFAULT_COMMAND) -> Message:
     if not items:
-        text = "This channel follows no schedule or escalation policy. `/rootly oncall follow <name>` starts one."
+        text = f"This channel follows no schedule or escalation policy. `{command} oncall follow <name>` starts one."
         return _message(text, [_section(text)])
     lines = [f"• *{escape(n)}*{' (with @-mentions)' if m else ''}" for n, m in items]
     text = "This channel hears about on-call changes of:\n" + "\n".join(lines)

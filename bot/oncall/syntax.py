@@ -9,12 +9,18 @@ DEFAULT_TAKE_MINUTES = 60
 MAX_TAKE_MINUTES = 7 * 24 * 60
 SUMMARY_MAX = 255  # Rootly's and ilert's summaries are short titles
 
+# ``{command}`` is the configured slash command (SLACK_COMMAND): fill it with :func:`usage`.
 USAGE = {
-    "oncall": "/rootly oncall [here] [team|schedule|escalation policy|service] · /rootly oncall take <schedule> "
-    "[for 2h] · /rootly oncall follow <schedule|escalation policy> [mention] · /rootly oncall unfollow [name] · "
-    "/rootly oncall following",
-    "page": '/rootly page <team|user|escalation policy|service> <summary>  (quote names with spaces: "Platform team")',
+    "oncall": "{command} oncall [here] [team|schedule|escalation policy|service] · {command} oncall take <schedule> "
+    "[for 2h] · {command} oncall follow <schedule|escalation policy> [mention] · {command} oncall unfollow [name] · "
+    "{command} oncall following",
+    "page": "{command} page <team|user|escalation policy|service> <summary>  "
+    '(quote names with spaces: "Platform team")',
 }
+
+
+def usage(name: str, command: str) -> str:
+    return USAGE[name].format(command=command)
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ def _parse_take(words: list[str]) -> OnCallCommand:
         minutes, words = parsed, words[:at]
     name = " ".join(words).strip()
     if not name:
-        return Invalid("oncall", "Take the pager for which schedule? `/rootly oncall take <schedule> [for 2h]`.")
+        return Invalid("oncall", "Take the pager for which schedule? Name it after `take`, e.g. `take primary for 2h`.")
     if not 1 <= minutes <= MAX_TAKE_MINUTES:
         return Invalid("oncall", "An override lasts from 1 minute to 7 days.")
     return TakePager(name, minutes)

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import TextIO
 
 from bot.config import Settings
-from bot.render.ids import COMMAND, REQUIRED_BOT_SCOPES, Callback
+from bot.render.ids import DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
 from bot.support import errors
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _guarded(area: str, check: Check, settings: Settings) -> list[Finding]:
 
 
 # Slack -----------------------------------------------------------------------------------------------------------
-def scope_findings(granted: set[str] | None) -> Iterator[Finding]:
+def scope_findings(granted: set[str] | None, command: str = DEFAULT_COMMAND) -> Iterator[Finding]:
     """Granted scopes (None: Slack did not say) against what the code needs."""
     if granted is None:
         yield Finding(Mark.WARN, "Slack scopes", "Slack did not say which scopes were granted (no x-oauth-scopes)")
@@ -103,7 +103,7 @@ def scope_findings(granted: set[str] | None) -> Iterator[Finding]:
         yield Finding(
             Mark.OK,
             "Slack commands",
-            f"the commands scope is granted, so {COMMAND} and the message shortcut "
+            f"the commands scope is granted, so {command} and the message shortcut "
             f"'{Callback.DECLARE_INCIDENT_SHORTCUT.value}' can reach the bot (Slack does not let a bot token list "
             "them: manifest.yml defines both)",
         )
@@ -118,7 +118,7 @@ def check_slack(settings: Settings) -> Iterator[Finding]:
     if isinstance(header, list):
         header = ",".join(header)
     granted = {s.strip() for s in header.split(",") if s.strip()} if header is not None else None
-    yield from scope_findings(granted)
+    yield from scope_findings(granted, settings.slack_command)
 
 
 def check_app_token(settings: Settings) -> Iterator[Finding]:

@@ -1,4 +1,4 @@
-"""Replies to `/rootly feed on | off | list`."""
+"""Replies to `/rootly feed on | off | list`; ``command`` is the configured slash command, for the hints."""
 
 from __future__ import annotations
 
@@ -17,22 +17,22 @@ def _msg(text: str, context: str | None = None) -> dict[str, Any]:
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
-def feed_on(feed: FeedSubscription, sources: str) -> dict[str, Any]:
+def feed_on(feed: FeedSubscription, sources: str, *, command: str) -> dict[str, Any]:
     return _msg(
         f"📣 <#{feed.channel}> will get a message for each new alert: {escape(feed.filters.describe())}.",
-        f"Turned on by <@{feed.created_by}>. New alerts arrive by {sources}. `/rootly feed off` stops it.",
+        f"Turned on by <@{feed.created_by}>. New alerts arrive by {sources}. `{command} feed off` stops it.",
     )
 
 
-def feed_off(channel: str, existed: bool) -> dict[str, Any]:
+def feed_off(channel: str, existed: bool, *, command: str) -> dict[str, Any]:
     if existed:
         return _msg(f"🔕 <#{channel}> no longer gets new alerts.")
-    return _msg(f"<#{channel}> had no alert feed. `/rootly feed on [filters]` starts one.")
+    return _msg(f"<#{channel}> had no alert feed. `{command} feed on [filters]` starts one.")
 
 
-def feed_list(feeds: list[FeedSubscription], channel: str) -> dict[str, Any]:
+def feed_list(feeds: list[FeedSubscription], channel: str, *, command: str) -> dict[str, Any]:
     if not feeds:
-        return _msg("No channel has an alert feed. `/rootly feed on [filters]` starts one here.")
+        return _msg(f"No channel has an alert feed. `{command} feed on [filters]` starts one here.")
     lines = [
         f"• <#{f.channel}>{' (this channel)' if f.channel == channel else ''}: {escape(f.filters.describe())}"
         f" — by <@{f.created_by}>"

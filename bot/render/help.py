@@ -1,4 +1,4 @@
-"""``/rootly help``: the syntax, with examples, for everything the bot understands."""
+"""``/rootly help``: the syntax, with examples, for everything the bot understands, under the configured name."""
 
 from __future__ import annotations
 
@@ -8,67 +8,67 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.render.text import code, escape
 
+# (syntax, what it does, example), each after the command name: the name is configurable (SLACK_COMMAND).
 _COMMANDS = (
-    ("/rootly ack <alert>", "Acknowledge a triggered alert.", "/rootly ack t8rgnt"),
+    ("ack <alert>", "Acknowledge a triggered alert.", "ack t8rgnt"),
     (
-        "/rootly resolve <alert> [message]",
+        "resolve <alert> [message]",
         "Resolve an alert, with an optional resolution message.",
-        "/rootly resolve t8rgnt rolled back the deploy",
+        "resolve t8rgnt rolled back the deploy",
     ),
     (
-        "/rootly note <alert> <text>",
+        "note <alert> <text>",
         "Add a note to the alert's timeline, authored by your Rootly user.",
-        "/rootly note t8rgnt disk filled by debug logs, cleaning up",
+        "note t8rgnt disk filled by debug logs, cleaning up",
     ),
     (
-        "/rootly alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
+        "alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
         "Open alerts, newest first, each with its buttons; `here` posts the list for everyone.",
-        "/rootly alerts service:payments urgency:high",
+        "alerts service:payments urgency:high",
     ),
     (
-        '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
+        'update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
         "Change an alert's urgency, services, labels, noise or summary; the answer says what changed.",
-        "/rootly update t8rgnt urgency:low label:team=checkout",
+        "update t8rgnt urgency:low label:team=checkout",
     ),
     (
-        "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <key>] [--to ilert]",
+        "trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <key>] [--to ilert]",
         "Raise an alert by hand; the same --key again is the same alert.",
-        '/rootly trigger "Checkout 500s" --priority high --key checkout-5xx',
+        'trigger "Checkout 500s" --priority high --key checkout-5xx',
     ),
     (
-        "/rootly feed on [filters] | off | list",
+        "feed on [filters] | off | list",
         "This channel gets a message for each new alert matching the filters.",
-        "/rootly feed on service:payments",
+        "feed on service:payments",
     ),
     (
-        '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [filters]'
-        " [empty:skip|note]",
+        'digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [filters] [empty:skip|note]',
         "Post a digest of open alerts to this channel on a schedule (`list`, `off [id]`, `now [filters]` too).",
-        "/rootly digest weekdays 09:00 Europe/Berlin service:payments",
+        "digest weekdays 09:00 Europe/Berlin service:payments",
     ),
     (
-        "/rootly incident [title]",
+        "incident [title]",
         "Declare a Rootly incident: a form prefilled with the title. Also: the message shortcut "
         '"Declare incident" on any message, and the button on an alert.',
-        "/rootly incident Checkout is failing for EU customers",
+        "incident Checkout is failing for EU customers",
     ),
     # on call (bot/oncall/)
     (
-        "/rootly oncall [here] [team|schedule|escalation policy|service]",
+        "oncall [here] [team|schedule|escalation policy|service]",
         "Who is on call now, until when, and who is next (this channel's team, or everyone).",
-        "/rootly oncall payments",
+        "oncall payments",
     ),
     (
-        "/rootly oncall take <schedule> [for 2h] | follow <schedule|policy> [mention] | unfollow | following",
+        "oncall take <schedule> [for 2h] | follow <schedule|policy> [mention] | unfollow | following",
         "Take the pager (a Rootly override), or have this channel told when who is on call changes.",
-        "/rootly oncall take primary for 2h",
+        "oncall take primary for 2h",
     ),
     (
-        "/rootly page <team|user|escalation policy|service> <summary>",
+        "page <team|user|escalation policy|service> <summary>",
         "Shows who will be paged, then pages them with one click.",
-        "/rootly page payments Checkout is failing",
+        "page payments Checkout is failing",
     ),
-    ("/rootly help", "This message.", "/rootly help"),
+    ("help", "This message.", "help"),
 )
 ALERT_FORMS = (
     "`<alert>` is the short id (`t8rgnt`), the UUID, or the alert's Rootly link; for ilert, its number or link."
@@ -78,7 +78,10 @@ ALERT_FORMS = (
 SECTION_LIMIT = 3000  # Slack's limit on a section's text
 
 
-def help_message(*, unknown: str | None = None, problem: str | None = None, usage: str | None = None) -> dict[str, Any]:
+def help_message(
+    command: str, *, unknown: str | None = None, problem: str | None = None, usage: str | None = None
+) -> dict[str, Any]:
+    """The help, every syntax and example written with ``command`` (the configured slash command)."""
     blocks: list[Any] = []
     lead = ""
     if unknown:
@@ -91,9 +94,8 @@ def help_message(*, unknown: str | None = None, problem: str | None = None, usag
     if not problem:
         blocks.append(HeaderBlock(text="Rootly from Slack"))
         for syntax, what, example in _COMMANDS:
-            blocks.append(
-                SectionBlock(text=MarkdownTextObject(text=f"{code(syntax)}\n{escape(what)}\nExample: {code(example)}"))
-            )
+            shown = f"{code(f'{command} {syntax}')}\n{escape(what)}\nExample: {code(f'{command} {example}')}"
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=shown)))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=ALERT_FORMS)]))
-    fallback = lead or "Rootly from Slack: " + "; ".join(s for s, _, _ in _COMMANDS)
+    fallback = lead or "Rootly from Slack: " + "; ".join(f"{command} {s}" for s, _, _ in _COMMANDS)
     return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}

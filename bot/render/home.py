@@ -47,12 +47,14 @@ class HomeData:
 def home_view(
     data: HomeData,
     *,
+    command: str,
     notice: Sequence[dict[str, Any]] = (),
     more_url: str | None = None,
     backend_label: bool = False,
     can_declare: bool = True,
 ) -> dict[str, Any]:
-    """The whole tab. ``notice`` is the outcome of a click made on the tab (a reply's blocks), shown on top."""
+    """The whole tab. ``notice`` is the outcome of a click made on the tab (a reply's blocks), shown on top;
+    ``command`` is the configured slash command, for the hint when there is nothing to list."""
     blocks: Blocks = [
         HeaderBlock(text="Your on-call").to_dict(),
         _context(f"As of {slack_date(data.as_of)} · refreshed each time you open this tab"),
@@ -78,7 +80,7 @@ def home_view(
             can_declare=can_declare,
         )
         blocks += _incidents_section(data.incidents)
-    blocks += _subscriptions_section(data)
+    blocks += _subscriptions_section(data, command)
     if data.failures:
         text = "⚠️ Could not read " + "; ".join(escape(f) for f in data.failures) + ". Open the tab again to retry."
         blocks.append(_context(text))
@@ -151,11 +153,11 @@ def _incident_line(incident: Incident) -> str:
     return "• " + " · ".join(parts)
 
 
-def _subscriptions_section(data: HomeData) -> Blocks:
+def _subscriptions_section(data: HomeData, command: str) -> Blocks:
     blocks: Blocks = [DividerBlock().to_dict(), _section("*📬 Your digests and feeds*")]
     lines = [f"• {s.label} in <#{s.channel}>: {s.text}" for s in data.subscriptions]
     if not lines:
-        return [*blocks, _context("None yet. In a channel: `/rootly digest daily 09:00` or `/rootly feed on`.")]
+        return [*blocks, _context(f"None yet. In a channel: `{command} digest daily 09:00` or `{command} feed on`.")]
     shown = lines[:SUBSCRIPTIONS_MAX]
     if len(lines) > SUBSCRIPTIONS_MAX:
         shown.append(f"…and {len(lines) - SUBSCRIPTIONS_MAX} more")

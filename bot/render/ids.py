@@ -5,7 +5,8 @@ Listeners, renderers, the manifest test and the docs all read these; a rename ha
 
 from enum import StrEnum
 
-COMMAND = "/rootly"
+# The slash command's default name; SLACK_COMMAND renames it (a workspace may already have Rootly's own /rootly).
+DEFAULT_COMMAND = "/rootly"
 
 
 class Action(StrEnum):

@@ -81,15 +81,15 @@ def action_result(result: ActionResult) -> Message:
     return _message(f"{verb} {alert.label}: {alert.summary}", *blocks)
 
 
-def triggered(result: Triggered, posted: bool) -> Message:
-    """After ``/rootly trigger``: where the alert is and how a repeat behaves."""
+def triggered(result: Triggered, posted: bool, *, command: str) -> Message:
+    """After ``/rootly trigger`` (``command``: the configured name): where the alert is and how a repeat behaves."""
     if result.alert is not None:
         alert = result.alert
         where = " It is posted below." if posted else ""
         text = f"🚨 Raised {link(alert.url, alert.label)} in Rootly: {escape(truncate(alert.summary, 300))}.{where}"
     else:
         text = (
-            f"🚨 Sent to {result.backend.value}: ilert opens the alert within seconds, and `/rootly alerts` shows it."
+            f"🚨 Sent to {result.backend.value}: ilert opens the alert within seconds, and `{command} alerts` shows it."
         )
     context = f"Key {code(result.key)}: raising it again with `--key {result.key}` adds to the same alert."
     return _message(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.domain import AlertChanges, AlertFilters, Backend
 from bot.domain.refs import BadReference, ParsedRef, parse_alert_reference
+from bot.render.ids import DEFAULT_COMMAND
 
 
 @dataclass(frozen=True)
@@ -121,23 +122,31 @@ def parse_filters(words: list[str], *, default_statuses: tuple[str, ...] = ("ope
     )
 
 
+# The syntax of each command, ``{command}`` standing for the configured slash command (SLACK_COMMAND).
 USAGE = {
-    "ack": "/rootly ack <alert>",
-    "resolve": "/rootly resolve <alert> [message]",
-    "note": "/rootly note <alert> <text>",
-    "alerts": "/rootly alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
-    "feed": "/rootly feed on [filters] | /rootly feed off | /rootly feed list",
-    "update": '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
-    "trigger": "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
+    "ack": "{command} ack <alert>",
+    "resolve": "{command} resolve <alert> [message]",
+    "note": "{command} note <alert> <text>",
+    "alerts": "{command} alerts [here] [service:<slug>] [urgency:<name>] [source:<name>] [status:<s>]",
+    "feed": "{command} feed on [filters] | {command} feed off | {command} feed list",
+    "update": '{command} update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
+    "trigger": "{command} trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
     "[--to rootly|ilert]",
-    "incident": "/rootly incident [title]",
-    "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
-    "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
-    "oncall": "/rootly oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
+    "incident": "{command} incident [title]",
+    "digest": '{command} digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
+    "[filters] [empty:skip|note] · {command} digest list | off [id] | now [filters]",
+    "oncall": "{command} oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
     "follow <schedule|escalation policy> [mention] · unfollow [name] · following",
-    "page": "/rootly page <team|user|escalation policy|service> <summary>",
-    "help": "/rootly help",
+    "page": "{command} page <team|user|escalation policy|service> <summary>",
+    "help": "{command} help",
 }
+
+
+def usage(name: str, command: str) -> str:
+    """The syntax of command ``name`` as the person types it, under the configured ``command`` name."""
+    return USAGE[name].format(command=command)
+
+
 _ALIASES = {
     "acknowledge": "ack",
     "ack": "ack",
@@ -178,7 +187,8 @@ def split_word(text: str) -> tuple[str, str]:
     return match.group(1), (match.group(2) or "")
 
 
-def parse(text: str) -> Command:
+def parse(text: str, command: str = DEFAULT_COMMAND) -> Command:
+    """``command`` is the configured slash command's name, for the syntax that refusals show."""
     word, rest = split_word(text)
     if not word:
         return Help()

@@ -1,4 +1,5 @@
-"""``/rootly``: parse the text, acknowledge at once, hand the backend work to the pool, reply ephemerally."""
+"""The slash command (``/rootly`` unless SLACK_COMMAND renames it): parse the text, acknowledge at once, hand the
+backend work to the pool, reply ephemerally."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from bot.render import feeds as feed_replies
 from bot.render import replies
 from bot.render.alert_list import alert_list_message
 from bot.render.help import help_message
-from bot.render.ids import COMMAND
 from bot.services.reliable import Origin
 from bot.services.triggers import Triggers
 from bot.slack import syntax
@@ -25,7 +25,9 @@ LIST_LIMIT = 50  # more than one message can show; the renderer stops at Slack's
 
 
 def register(app: App, services: Services) -> None:
-    @app.command(COMMAND)
+    name = services.settings.slack_command  # Bolt routes only this name: another app's command is not ours
+
+    @app.command(name)
     def rootly_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         text = command.get("text") or ""
         word, rest = syntax.split_word(text)
@@ -33,7 +35,7 @@ def register(app: App, services: Services) -> None:
         if feature is not None:  # a feature folder's word (digest, incident…): it parses the rest itself
             feature(rest, command, ack, respond)
             return
-        parsed = syntax.parse(text)
+        parsed = syntax.parse(text, name)
         user_id = command.get("user_id") or ""
         user_name = command.get("user_name")
         actions = services.actions
@@ -42,9 +44,9 @@ def register(app: App, services: Services) -> None:
         origin = Origin(user_id, user_name, command.get("channel_id"), command.get("response_url"))
         match parsed:
             case syntax.Help(topic=_, unknown=unknown):
-                ack(**help_message(unknown=unknown))
-            case syntax.Invalid(command=name, problem=problem, typed=typed):
-                ack(**replies.problem(problem, typed=typed, hint=f"Use: `{syntax.USAGE[name]}`"))
+                ack(**help_message(name, unknown=unknown))
+            case syntax.Invalid(command=which, problem=problem, typed=typed):
+                ack(**replies.problem(problem, typed=typed, hint=f"Use: `{syntax.usage(which, name)}`"))
             case syntax.Acknowledge(ref=ref):
                 ack(**replies.working(f"Acknowledging `{ref.id}`…"))
                 services.work.submit(
@@ -84,7 +86,7 @@ def register(app: App, services: Services) -> None:
                 team = command.get("team_id")
                 services.work.submit(
                     lambda: replies.triggered(
-                        *services.triggers.trigger(request, trigger.backend, user_id, channel, team)
+                        *services.triggers.trigger(request, trigger.backend, user_id, channel, team), command=name
                     ),
                     respond,
                     subject="the new alert",
@@ -93,12 +95,15 @@ def register(app: App, services: Services) -> None:
             case syntax.FeedOn(filters=filters):
                 channel = command.get("channel_id") or ""
                 feed = services.feeds.subscribe(channel, filters, user_id)
-                ack(response_type="in_channel", **feed_replies.feed_on(feed, feed_sources(services.settings)))
+                reply = feed_replies.feed_on(feed, feed_sources(services.settings), command=name)
+                ack(response_type="in_channel", **reply)
             case syntax.FeedOff():
                 channel = command.get("channel_id") or ""
-                ack(response_type="in_channel", **feed_replies.feed_off(channel, services.feeds.unsubscribe(channel)))
+                existed = services.feeds.unsubscribe(channel)
+                ack(response_type="in_channel", **feed_replies.feed_off(channel, existed, command=name))
             case syntax.FeedList():
-                ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
+                feeds = services.feeds.subscriptions()
+                ack(**feed_replies.feed_list(feeds, command.get("channel_id") or "", command=name))
             case syntax.AddNote(ref=ref, text=text):
                 ack(**replies.working(f"Adding your note to `{ref.id}`…"))
                 services.work.submit(

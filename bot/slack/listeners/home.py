@@ -43,6 +43,7 @@ def publish(services: Services, client: WebClient, user_id: str, notice: Sequenc
     data = services.home.gather(user_id)
     view = home_view(
         data,
+        command=services.settings.slack_command,
         notice=notice,
         more_url=f"{services.settings.rootly_app_url}/account/alerts",
         backend_label=len(list(services.backends)) > 1,

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.render import modals, replies
-from bot.render.ids import COMMAND, Action, Block, Callback
+from bot.render.ids import DEFAULT_COMMAND, Action, Block, Callback
 from bot.services.policy import Permission, Policy, Refusal
 from bot.slack import syntax
 
@@ -35,13 +35,14 @@ _BUTTONS = {
 }
 
 
-def required(body: dict[str, Any]) -> Permission | None:
-    """The permission this request needs, or None when the policy has nothing to say about it."""
-    if body.get("command") == COMMAND:
+def required(body: dict[str, Any], command: str = DEFAULT_COMMAND) -> Permission | None:
+    """The permission this request needs, or None when the policy has nothing to say about it (``command``: the
+    configured slash command)."""
+    if body.get("command") == command:
         text = str(body.get("text") or "")
         if syntax.canonical(syntax.split_word(text)[0]) == "incident":
             return Permission.DECLARE
-        return Permission.RESOLVE if isinstance(syntax.parse(text), syntax.Resolve) else None
+        return Permission.RESOLVE if isinstance(syntax.parse(text, command), syntax.Resolve) else None
     kind = body.get("type")
     if kind == "block_actions":
         actions = body.get("actions")
@@ -66,13 +67,20 @@ def user_of(body: dict[str, Any]) -> str:
 HomeNotice = Callable[[WebClient, str, list[dict[str, Any]]], None]  # (client, user, blocks): refresh the tab with them
 
 
-def register(app: App, policy: Policy, work: WorkPool, home_notice: HomeNotice | None = None) -> None:
+def register(
+    app: App,
+    policy: Policy,
+    work: WorkPool,
+    home_notice: HomeNotice | None = None,
+    *,
+    command: str = DEFAULT_COMMAND,
+) -> None:
     if not policy.active:
         return
 
     @app.use
     def enforce_policy(body: dict[str, Any], client: WebClient, next_: Callable[[], None]) -> BoltResponse | None:
-        permission = required(body)
+        permission = required(body, command)
         if permission is None:
             return next_()
         user = user_of(body)
