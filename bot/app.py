@@ -26,7 +26,9 @@ from bot.digests.poster import SlackDigestPoster
 from bot.digests.service import Digests, DigestSettings
 from bot.digests.store import DigestStore
 from bot.domain import Backend
+from bot.incidents import controls as incident_controls
 from bot.incidents import listener as incidents
+from bot.incidents import wiring as incident_wiring
 from bot.incidents.conversations import SlackConversations
 from bot.incidents.service import IncidentDeclarations
 from bot.incidents.store import DeclarationStore
@@ -95,6 +97,7 @@ class Services:
     health: DependencyHealth
     outbox_store: OutboxStore
     home: Home | None = None  # the App Home tab (bot/slack/listeners/home.py)
+    incident_work: incident_wiring.IncidentWork | None = None  # working on incidents (bot/incidents/controls.py)
 
 
 @dataclass
@@ -202,12 +205,33 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         {
             Permission.RESOLVE: parse_grantees(settings.policy_resolve),
             Permission.DECLARE: parse_grantees(settings.policy_declare),
+            Permission.INCIDENT_RESOLVE: parse_grantees(settings.policy_incident_resolve),
         },
         SlackUserGroups(client),
         ttl=settings.policy_cache_seconds,
     )
 
+    incident_work = None
+    if rootly is not None and declarations is not None:
+        incident_work = incident_wiring.build(
+            rootly,
+            people,
+            registry.get(Backend.ROOTLY),
+            database,
+            declarations.conversations,
+            outbox_store,
+            store.claim,
+            OutboxNotifier(client).deliver,
+            attribution=settings.attribution_notes,
+        )
+        declarations.live = incident_work.messages
+
     def on_delivery(delivery: Delivery) -> None:
+        if delivery.event_type.startswith("incident."):
+            if incident_work is not None and delivery.alert_id:
+                incident_id = delivery.alert_id  # the delivery's data.id: here an incident's
+                work.call(lambda: incident_work.poller.follow(incident_id))
+            return
         if delivery.alert_id:
             work.call(lambda: feeds.on_webhook(delivery.event_type, delivery.alert_id or ""))
 
@@ -244,7 +268,10 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         policy=policy,
         health=health,
         outbox_store=outbox_store,
+        incident_work=incident_work,
     )
+    if incident_work is not None:
+        services.outbox.kinds.update(incident_work.outbox_kinds)
     # Listeners reach the action services through counters (rootly_bot_actions_total); the outbox keeps the bare ones.
     services.actions = Metered(services.actions, DIRECT_KINDS)  # type: ignore[assignment]
     services.reliable = Metered(services.reliable, RELIABLE_KINDS)  # type: ignore[assignment]
@@ -261,6 +288,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         add_interval_job(scheduler, "policy-refresh", max(10.0, settings.policy_cache_seconds / 2), policy.warm)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
+    if incident_work is not None and settings.feed_poll_seconds > 0:
+        add_interval_job(scheduler, "incident-poll", settings.feed_poll_seconds, incident_work.poller.poll_once)
     if services.ilert_poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "ilert-poll", settings.feed_poll_seconds, services.ilert_poller.poll_once)
     authorization = WorkspaceAuthorization(client)
@@ -288,6 +317,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
     incidents.register(bolt, services)
+    incident_controls.register(bolt, services)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:

@@ -79,11 +79,29 @@ class FeedList:
     pass
 
 
+# ``/rootly incident <word> …`` words that work on an existing incident (bot.incidents.syntax parses them); any other
+# first word is the title of a new incident.
+INCIDENT_SUBCOMMANDS = ("mitigate", "resolve", "cancel", "severity", "note", "role", "task")
+
+
 @dataclass(frozen=True)
 class Incident:
-    """``/rootly incident [title]``: open the incident form, prefilled with the title."""
+    """``/rootly incident [title]``: open the incident form, prefilled with the title; or ``/rootly incident
+    <sub-command> …`` and ``/rootly incidents …`` (``listing``), which ``bot.incidents`` parses."""
 
     title: str | None = None
+    listing: bool = False
+
+    @property
+    def subcommand(self) -> str | None:
+        if self.listing:
+            return "incidents"
+        word = (self.title or "").split(" ", 1)[0].lower()
+        return word if word in INCIDENT_SUBCOMMANDS else None
+
+    @property
+    def declares(self) -> bool:
+        return self.subcommand is None
 
 
 class DigestCommand:
@@ -153,7 +171,8 @@ USAGE = {
     "update": '/rootly update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
     "trigger": "/rootly trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
     "[--to rootly|ilert]",
-    "incident": "/rootly incident [title]",
+    "incident": "/rootly incident [title] · /rootly incident mitigate|resolve|cancel|severity|note|role|task "
+    "<incident> …",
     "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
     "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
     "help": "/rootly help",
@@ -171,6 +190,7 @@ _ALIASES = {
     "trigger": "trigger",
     "page": "trigger",
     "incident": "incident",
+    "incidents": "incident",
     "declare": "incident",
     "digest": "digest",
     "digests": "digest",
@@ -211,7 +231,7 @@ def parse(text: str) -> Command:
     if name == "trigger":
         return _parse_trigger(rest)
     if name == "incident":
-        return Incident(" ".join(rest.split()) or None)
+        return Incident(" ".join(rest.split()) or None, listing=word.lower() == "incidents")
     if name == "digest":
         from bot.digests.syntax import parse_digest  # imported here: it builds on this module
 

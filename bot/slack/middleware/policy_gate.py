@@ -41,8 +41,8 @@ def required(body: dict[str, Any]) -> Permission | None:
         parsed = syntax.parse(str(body.get("text") or ""))
         if isinstance(parsed, syntax.Resolve):
             return Permission.RESOLVE
-        if isinstance(parsed, syntax.Incident):
-            return Permission.DECLARE
+        if isinstance(parsed, syntax.Incident):  # working on an incident is checked by bot.incidents itself
+            return Permission.DECLARE if parsed.declares else None
         return None
     kind = body.get("type")
     if kind == "block_actions":
