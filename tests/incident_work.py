@@ -118,3 +118,13 @@ def events(rootly: RootlyFake, incident_id: str) -> list[str]:
 
 
 __all__ = ["text_of"]
+
+
+ACTIONS_ALL = {
+    Action.INCIDENT_MITIGATE,
+    Action.INCIDENT_RESOLVE,
+    Action.INCIDENT_ADD_NOTE,
+    Action.INCIDENT_SET_SEVERITY,
+    Action.INCIDENT_ASSIGN_ROLE,
+    Action.INCIDENT_MENU,
+}

@@ -25,8 +25,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import AlertRef, Backend, NewIncident
+from bot.incidents import commands as incident_commands
 from bot.incidents import modal as incident_modal
 from bot.incidents import prefill as incident_prefill
+from bot.incidents import syntax as incident_syntax
 from bot.incidents.conversations import thread_message
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
 from bot.incidents.modal import FIELD_BY_ACTION, FormValues, option
@@ -116,7 +118,13 @@ def register(app: App, services: Services) -> None:
 def open_from_command(
     services: Services, client: WebClient, ack: Ack, command: dict[str, Any], title: str | None
 ) -> None:
-    """``/rootly incident [title]``: the form, prefilled with the title; the outcome is posted in the channel."""
+    """``/rootly incident [title]``: the form, prefilled with the title; the outcome is posted in the channel.
+    ``/rootly incident <sub-command> …`` and ``/rootly incidents …`` work on existing incidents instead."""
+    word, _, rest = str(command.get("text") or "").strip().partition(" ")
+    parsed = incident_syntax.parse(rest, listing=word.lower() == "incidents")
+    if not isinstance(parsed, incident_syntax.Declare):
+        incident_commands.handle(services, client, ack, command, parsed)
+        return
     declarations = services.incidents
     if declarations is None:
         ack(**replies.problem(NO_ROOTLY))
