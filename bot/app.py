@@ -30,6 +30,7 @@ from bot.digests.store import DigestStore
 from bot.domain import Backend
 from bot.domain.grantees import parse_grantees
 from bot.incidents import listener as incident_listener
+from bot.incidents import wiring as incident_wiring
 from bot.incidents.conversations import SlackConversations
 from bot.incidents.service import IncidentDeclarations
 from bot.incidents.store import DeclarationStore
@@ -98,6 +99,7 @@ class BotApp:
     digests: Digests | None = None  # the digests feature (bot/digests/)
     incidents: IncidentDeclarations | None = None  # the incidents feature (bot/incidents/); None without Rootly
     oncall: OnCallFeature | None = None  # the on-call feature (bot/oncall/)
+    incident_work: incident_wiring.IncidentWork | None = None  # working on incidents (bot/incidents/)
 
     def start_background(self) -> None:
         """Start scheduled jobs and warm the Slack identity; `rootly-bot run` calls it, tests when they need it."""
@@ -198,12 +200,33 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         {
             Permission.RESOLVE: parse_grantees(settings.policy_resolve),
             Permission.DECLARE: parse_grantees(settings.policy_declare),
+            Permission.INCIDENT_RESOLVE: parse_grantees(settings.policy_incident_resolve),
         },
         SlackUserGroups(client),
         ttl=settings.policy_cache_seconds,
     )
 
+    incident_work = None
+    if rootly is not None and declarations is not None:
+        incident_work = incident_wiring.build(
+            rootly,
+            people,
+            registry.get(Backend.ROOTLY),
+            database,
+            declarations.conversations,
+            outbox_store,
+            store.claim,
+            OutboxNotifier(client).deliver,
+            attribution=settings.attribution_notes,
+        )
+        declarations.live = incident_work.messages
+
     def on_delivery(delivery: Delivery) -> None:
+        if delivery.event_type.startswith("incident."):
+            if incident_work is not None and delivery.alert_id:
+                incident_id = delivery.alert_id  # the delivery's data.id: here an incident's
+                work.call(lambda: incident_work.poller.follow(incident_id))
+            return
         if delivery.alert_id:
             work.call(lambda: feeds.on_webhook(delivery.event_type, delivery.alert_id or ""))
 
@@ -243,6 +266,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             command=settings.slack_command,
         ),
     )
+    if incident_work is not None:
+        services.outbox.kinds.update(incident_work.outbox_kinds)
     # Listeners reach the action services through counters (rootly_bot_actions_total); the outbox keeps the bare ones.
     services.actions = Metered(services.actions, DIRECT_KINDS)  # type: ignore[assignment]
     services.reliable = Metered(services.reliable, RELIABLE_KINDS)  # type: ignore[assignment]
@@ -275,6 +300,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         add_interval_job(scheduler, "policy-refresh", max(10.0, settings.policy_cache_seconds / 2), policy.warm)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
+    if incident_work is not None and settings.feed_poll_seconds > 0:
+        add_interval_job(scheduler, "incident-poll", settings.feed_poll_seconds, incident_work.poller.poll_once)
     if services.ilert_poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "ilert-poll", settings.feed_poll_seconds, services.ilert_poller.poll_once)
     authorization = WorkspaceAuthorization(client)
@@ -306,7 +333,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
     # Feature folders: each registers its listeners and its ``/rootly`` words on top of the core.
-    incident_listener.register(bolt, services, declarations)
+    incident_listener.register(bolt, services, declarations, incident_work)
     digest_listener.register(services, digests)
     oncall_listener.register(bolt, services, oncall)
 
@@ -315,5 +342,16 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         return failures.answer(error, body, seen.forget, work.call)
 
     return BotApp(
-        settings, bolt, services, database, client, scheduler, authorization, closers, digests, declarations, oncall
+        settings,
+        bolt,
+        services,
+        database,
+        client,
+        scheduler,
+        authorization,
+        closers,
+        digests,
+        declarations,
+        oncall,
+        incident_work,
     )

@@ -85,6 +85,10 @@ VARIABLES: tuple[Variable, ...] = (
         "POLICY_DECLARE",
         "Who may declare incidents from Slack, in the same form as POLICY_RESOLVE. Empty lets everyone.",
     ),
+    Variable(
+        "POLICY_INCIDENT_RESOLVE",
+        "Who may resolve or cancel incidents from Slack, in the same form as POLICY_RESOLVE. Empty lets everyone.",
+    ),
     Variable("POLICY_CACHE_SECONDS", "How long user group membership is trusted before Slack is asked again.", "300"),
     # on call (bot/oncall/)
     Variable(
@@ -137,6 +141,7 @@ class Settings:
     rate_limit_budget: float = 20.0
     policy_resolve: str | None = None
     policy_declare: str | None = None
+    policy_incident_resolve: str | None = None
     policy_cache_seconds: float = 300.0
     oncall_poll_seconds: float = 120.0
     oncall_cache_seconds: float = 60.0
@@ -237,7 +242,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     oncall_take = number("ONCALL_TAKE_MINUTES", int, 1, 10080)
     from bot.domain.grantees import parse_grantees  # the policy's own parser: one definition of an entry
 
-    for name in ("POLICY_RESOLVE", "POLICY_DECLARE"):
+    for name in ("POLICY_RESOLVE", "POLICY_DECLARE", "POLICY_INCIDENT_RESOLVE"):
         try:
             parse_grantees(raw[name])
         except ValueError as exc:
@@ -291,6 +296,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         rate_limit_budget=budget,
         policy_resolve=raw["POLICY_RESOLVE"],
         policy_declare=raw["POLICY_DECLARE"],
+        policy_incident_resolve=raw["POLICY_INCIDENT_RESOLVE"],
         policy_cache_seconds=policy_cache,
         oncall_poll_seconds=oncall_poll,
         oncall_cache_seconds=oncall_cache,

@@ -304,6 +304,29 @@ class CatalogPage:
     total: int | None
 
 
+# Rootly's incident states, as its transitions see them: active ones can be mitigated, resolved or cancelled; a
+# mitigated one resolved or cancelled; the rest are over.
+ACTIVE_INCIDENT_STATUSES = ("in_triage", "started", "detected", "acknowledged")
+OPEN_INCIDENT_STATUSES = (*ACTIVE_INCIDENT_STATUSES, "mitigated")
+CLOSED_INCIDENT_STATUSES = ("resolved", "closed", "cancelled", "completed")
+
+
+@dataclass(frozen=True)
+class IncidentRole:
+    """A role people take in an incident (Commander, Communications lead…)."""
+
+    id: str
+    name: str
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    role: str  # the role's name
+    person: Person
+    role_slug: str | None = None
+
+
 @dataclass(frozen=True)
 class Incident:
     id: str
@@ -317,11 +340,73 @@ class Incident:
     slack_channel_url: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
     created_at: datetime | None = None
+    slug: str | None = None
+    severity_id: str | None = None
+    summary: str | None = None
+    started_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    updated_at: datetime | None = None
+    roles: tuple[RoleAssignment, ...] | None = None  # None: not read (Rootly sends them only when asked)
 
     @property
     def label(self) -> str:
         """How people name it: ``INC-123``, or its id before Rootly numbered it."""
         return f"INC-{self.sequential_id}" if self.sequential_id is not None else self.id
+
+    @property
+    def is_open(self) -> bool:
+        return (self.status or "started") in OPEN_INCIDENT_STATUSES
+
+    @property
+    def can_mitigate(self) -> bool:
+        return (self.status or "started") in ACTIVE_INCIDENT_STATUSES
+
+    @property
+    def can_resolve(self) -> bool:
+        return self.is_open
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.is_open
+
+    @property
+    def commander(self) -> Person | None:
+        """Whoever holds a role named like "commander" (Rootly's default lead role), if read and assigned."""
+        for assignment in self.roles or ():
+            if "commander" in f"{assignment.role} {assignment.role_slug or ''}".lower():
+                return assignment.person
+        return None
+
+    @property
+    def opened_at(self) -> datetime | None:
+        return self.started_at or self.created_at
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One entry of an incident's timeline."""
+
+    id: str
+    text: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    """``/rootly incidents`` filters; empty values are never sent."""
+
+    statuses: tuple[str, ...] = OPEN_INCIDENT_STATUSES
+    severities: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = []
+        for name, values in (("status", self.statuses), ("severity", self.severities), ("team", self.teams)):
+            if values and not (name == "status" and values == OPEN_INCIDENT_STATUSES):
+                parts.append(f"{name} {' or '.join(values)}")
+        return ", ".join(parts) or "open incidents"
 
 
 @dataclass(frozen=True)

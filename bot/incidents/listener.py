@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -26,17 +25,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import AlertRef, Backend, NewIncident
+from bot.incidents import commands as incident_commands
+from bot.incidents import controls as incident_controls
 from bot.incidents import modal as incident_modal
 from bot.incidents import prefill as incident_prefill
+from bot.incidents import syntax as incident_syntax
+from bot.incidents.context import Services
 from bot.incidents.conversations import thread_message
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
 from bot.incidents.modal import FIELD_BY_ACTION, FormValues
 from bot.incidents.prefill import Prefill
 from bot.incidents.service import Declared, IncidentDeclarations, InProgress, Origin, Outcome, Source, Unconfirmed
+from bot.incidents.wiring import IncidentWork
 from bot.render import replies
 from bot.render.ids import Action, Block, Callback
 from bot.render.pickers import option
-from bot.slack.adapters.work import WorkPool
 from bot.slack.context import Services as Core
 from bot.support import errors
 
@@ -52,19 +55,15 @@ _SUBJECT = {Origin.MESSAGE: "thread", Origin.ALERT: "alert", Origin.COMMAND: "fo
 Result = Outcome | errors.BackendError | None  # None: an unexpected error (logged by the work pool)
 
 
-@dataclass(frozen=True)
-class Services:
-    """What the incident listeners need: the declarations service (None without Rootly) and the work pool."""
-
-    incidents: IncidentDeclarations | None
-    work: WorkPool
-
-
-def register(app: App, core: Core, incidents: IncidentDeclarations | None) -> None:
-    services = Services(incidents, core.work)
-    core.subcommands["incident"] = lambda rest, command, ack, respond: open_from_command(
-        services, app.client, ack, command, " ".join(rest.split()) or None
-    )
+def register(app: App, core: Core, incidents: IncidentDeclarations | None, work: IncidentWork | None) -> None:
+    """Declaring and working on incidents: the shortcut, the form, the live message's controls, and the
+    ``/rootly incident …`` and ``/rootly incidents …`` words."""
+    services = Services(core, incidents, work)
+    for word in ("incident", "incidents"):
+        core.subcommands[word] = lambda rest, command, ack, respond: open_from_command(
+            services, app.client, ack, command, " ".join(rest.split()) or None
+        )
+    incident_controls.register(app, services)
 
     @app.shortcut(Callback.DECLARE_INCIDENT_SHORTCUT.value)
     def shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -130,7 +129,13 @@ def register(app: App, core: Core, incidents: IncidentDeclarations | None) -> No
 def open_from_command(
     services: Services, client: WebClient, ack: Ack, command: dict[str, Any], title: str | None
 ) -> None:
-    """``/rootly incident [title]``: the form, prefilled with the title; the outcome is posted in the channel."""
+    """``/rootly incident [title]``: the form, prefilled with the title; the outcome is posted in the channel.
+    ``/rootly incident <sub-command> …`` and ``/rootly incidents …`` work on existing incidents instead."""
+    word, _, rest = str(command.get("text") or "").strip().partition(" ")
+    parsed = incident_syntax.parse(rest, listing=word.lower() == "incidents")
+    if not isinstance(parsed, incident_syntax.Declare):
+        incident_commands.handle(services, client, ack, command, parsed)
+        return
     declarations = services.incidents
     if declarations is None:
         ack(**replies.problem(NO_ROOTLY))

@@ -23,6 +23,7 @@ from bot.backends.rootly_api import RootlyApi
 from bot.domain import AlertRef, Backend, Incident, NewIncident
 from bot.incidents import messages as incident_messages
 from bot.incidents import prefill as incident_prefill
+from bot.incidents.live import IncidentMessages
 from bot.incidents.ports import Conversations, NotInChannel
 from bot.incidents.prefill import Prefill
 from bot.incidents.store import Declaration, DeclarationStore, Status
@@ -131,6 +132,7 @@ class IncidentDeclarations:
         self.stale_after = stale_after
         self.wait_for_other = wait_for_other
         self.copier = ThreadCopier(rootly, conversations, self.user_name, sleep=sleep)
+        self.live: IncidentMessages | None = None  # set when incidents can be worked from Slack: the live message
 
     def user_name(self, slack_user_id: str) -> str:
         return self.people.profile(slack_user_id).name
@@ -263,7 +265,9 @@ class IncidentDeclarations:
             except Exception:
                 log.exception("could not read thread %s/%s", source.channel, source.thread_ts)
                 copy = ThreadCopy(unreadable="unknown_error")
-        ts = self._post(source, incident_messages.declared_message(incident, actor, copy=copy, copying=bool(messages)))
+        ts = self._post(source, self._declared(incident, actor, copy, copying=bool(messages)))
+        if ts and source.channel and self.live is not None:
+            self.live.track(incident, source.channel, ts, _declared_stamp(actor))
         if source.channel:
             try:
                 note = incident_messages.declared_ephemeral(incident, copy)
@@ -274,11 +278,21 @@ class IncidentDeclarations:
             copy = self.copier.copy(incident.id, messages, more=bool(copy and copy.more))
             if ts and source.channel:
                 try:
-                    message = incident_messages.declared_message(incident, actor, copy=copy, copying=False)
+                    message = self._declared(incident, actor, copy, copying=False)
                     self.conversations.update(source.channel, ts, message)
                 except Exception as exc:
                     log.info("could not update the reply about %s: %s", incident.label, exc)
         return Announcement(posted=ts is not None, copy=copy)
+
+    def _declared(self, incident: Incident, actor: str, copy: ThreadCopy | None, *, copying: bool) -> dict:  # type: ignore[type-arg]
+        """The reply where it started: the live incident message (with its buttons) when incidents can be worked
+        from Slack, plus what happened to the thread."""
+        declared = incident_messages.declared_message(incident, actor, copy=copy, copying=copying)
+        if self.live is None:
+            return declared
+        message = self.live.message(incident, _declared_stamp(actor))
+        message["blocks"] += declared["blocks"][1:]  # the thread copy's line, when there is one
+        return message
 
     def _post(self, source: Source, message: dict) -> str | None:  # type: ignore[type-arg]
         if not source.channel:
@@ -288,3 +302,7 @@ class IncidentDeclarations:
         except Exception as exc:
             log.info("could not post the declaration of an incident in %s: %s", source.channel, exc)
             return None
+
+
+def _declared_stamp(actor: str) -> str:
+    return f"🚨 Declared by <@{actor}>"

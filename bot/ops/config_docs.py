@@ -39,7 +39,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Who may do what",
         "Empty policies let everyone in the workspace act, as before they existed.",
-        ("POLICY_RESOLVE", "POLICY_DECLARE", "POLICY_CACHE_SECONDS"),
+        ("POLICY_RESOLVE", "POLICY_DECLARE", "POLICY_INCIDENT_RESOLVE", "POLICY_CACHE_SECONDS"),
     ),
     (
         "Digests, feeds and the outbox",

@@ -44,6 +44,17 @@ class Action(StrEnum):
     ONCALL_PAGE = "oncall.page"  # the page preview's Page button
     ONCALL_PAGE_CANCEL = "oncall.page_cancel"
     ONCALL_TAKE = "oncall.take"  # "I'll take it" on a schedule's on-call answer
+    # the live incident message and its modals
+    INCIDENT_MITIGATE = "incident.mitigate"
+    INCIDENT_RESOLVE = "incident.resolve"
+    INCIDENT_ADD_NOTE = "incident.add_note"
+    INCIDENT_SET_SEVERITY = "incident.set_severity"
+    INCIDENT_ASSIGN_ROLE = "incident.assign_role"
+    INCIDENT_MENU = "incident.menu"  # overflow: Cancel incident…, Open in Rootly
+    INCIDENT_TEXT = "incident.text"  # the message a mitigation, resolution, cancellation or timeline note carries
+    INCIDENT_ROLE = "incident.role"
+    INCIDENT_ROLE_USER = "incident.role_user"
+    INCIDENT_PICK = "incident.pick"  # which incident, in the "Add to incident timeline" modal
 
 
 class Callback(StrEnum):
@@ -54,6 +65,10 @@ class Callback(StrEnum):
     EDIT_MODAL = "alert_edit_modal"
     INCIDENT_MODAL = "incident_modal"
     INCIDENT_DECLARED_MODAL = "incident_declared_modal"  # "this thread already has an incident"
+    INCIDENT_ACTION_MODAL = "incident_action_modal"  # mitigate / resolve / cancel / add to timeline
+    INCIDENT_ROLE_MODAL = "incident_role_modal"
+    ADD_TO_TIMELINE_SHORTCUT = "add_to_incident_timeline"
+    TIMELINE_MODAL = "incident_timeline_modal"  # the shortcut's modal: which incident
 
 
 class Block(StrEnum):
@@ -80,6 +95,11 @@ class Block(StrEnum):
     INCIDENT_ALERT = "incident_alert"
     INCIDENT_PRIVATE = "incident_private"
     ONCALL_ACTIONS = "oncall_actions"
+    INCIDENT_ACTIONS = "incident_actions"  # + ":<incident id>"
+    INCIDENT_TEXT = "incident_text"
+    INCIDENT_ROLE = "incident_role"
+    INCIDENT_ROLE_USER = "incident_role_user"
+    INCIDENT_PICK = "incident_pick"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).

@@ -1,4 +1,5 @@
-"""Who may resolve alerts and declare incidents from Slack (``POLICY_RESOLVE``, ``POLICY_DECLARE``).
+"""Who may resolve alerts, declare incidents and resolve or cancel them from Slack (``POLICY_RESOLVE``,
+``POLICY_DECLARE``, ``POLICY_INCIDENT_RESOLVE``).
 
 Each policy is a comma list of Slack user ids (``U…``/``W…``) and user groups, by id (``S…``) or handle
 (``@sre-leads``). An empty policy lets everyone act. Group membership comes from Slack (``usergroups.users.list``)
@@ -26,10 +27,15 @@ log = logging.getLogger(__name__)
 class Permission(StrEnum):
     RESOLVE = "resolve"
     DECLARE = "declare"
+    INCIDENT_RESOLVE = "incident_resolve"  # resolving or cancelling incidents (POLICY_INCIDENT_RESOLVE)
 
     @property
     def doing(self) -> str:
-        return {Permission.RESOLVE: "Resolving alerts", Permission.DECLARE: "Declaring incidents"}[self]
+        return {
+            Permission.RESOLVE: "Resolving alerts",
+            Permission.DECLARE: "Declaring incidents",
+            Permission.INCIDENT_RESOLVE: "Resolving or cancelling incidents",
+        }[self]
 
 
 class GroupDirectory(Protocol):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.backends import Backends
 from bot.domain import AlertRef, Backend
@@ -120,6 +120,14 @@ class ReliableActions:
 Notify = Callable[[dict[str, Any], "ActionResult | None", str | None], None]
 
 
+class OutboxKind(Protocol):
+    """Another feature's outbox items: ``attempt`` raises ``errors.BackendError`` as the alert actions do."""
+
+    def attempt(self, item: OutboxItem) -> Any: ...
+
+    def notify(self, payload: dict[str, Any], result: Any, error: str | None) -> None: ...
+
+
 class Outcome(StrEnum):
     LANDED = "landed"
     LATER = "later"  # a transient failure: tried again with backoff
@@ -163,6 +171,8 @@ class OutboxDelivery:
         self.max_delay = max_delay
         self.pass_budget = pass_budget
         self.lease_seconds = lease_seconds
+        # Outbox kinds of other features (incidents): kind → how to attempt an item and tell the person.
+        self.kinds: dict[str, OutboxKind] = {}
 
     def deliver_due(self) -> int:
         """One pass over what is due; returns how many items landed."""
@@ -193,9 +203,10 @@ class OutboxDelivery:
         finally:
             lease = keeper.stop()
         payload = item.payload
+        notify = self.kinds[item.kind].notify if item.kind in self.kinds else self.notify
         if failure is None:
             if self.store.delivered(item.id, lease):
-                self.notify(payload, result, None)
+                notify(payload, result, None)
             else:
                 log.warning("outbox item %s landed after its lease was taken over", item.id)
             return Outcome.LANDED
@@ -204,7 +215,7 @@ class OutboxDelivery:
             if datetime.now(UTC) - _aware(item.created_at) > self.give_up_after:
                 if self.store.failed(item.id, failure.message, lease):
                     why = f"it could not be delivered for {self.give_up_after}: {failure.message}"
-                    self.notify(payload, None, why)
+                    notify(payload, None, why)
                 return Outcome.FINAL
             delay = min(self.max_delay, 2.0 * 2 ** min(item.attempts, 10)) * random.uniform(0.5, 1.0)
             if isinstance(failure, errors.RateLimited) and failure.retry_after:
@@ -213,10 +224,10 @@ class OutboxDelivery:
             return Outcome.LATER
         if isinstance(failure, errors.BackendError):  # permanent: retrying cannot help
             if self.store.failed(item.id, failure.message, lease):
-                self.notify(payload, None, failure.message)
+                notify(payload, None, failure.message)
             return Outcome.FINAL
         if self.store.failed(item.id, repr(failure)[:300], lease):
-            self.notify(payload, None, "the bot hit an unexpected error")
+            notify(payload, None, "the bot hit an unexpected error")
         return Outcome.FINAL
 
     def _attempt(self, item: OutboxItem) -> tuple[ActionResult | None, Exception | None]:
@@ -224,6 +235,8 @@ class OutboxDelivery:
         payload = item.payload
         user, name = payload.get("slack_user_id") or "", payload.get("user_name")
         try:
+            if item.kind in self.kinds:
+                return self.kinds[item.kind].attempt(item), None
             target = decode_target(item.target)
             if item.kind == Verb.NOTE and item.check_first and self._note_landed(target, payload):
                 return None, None

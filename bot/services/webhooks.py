@@ -78,7 +78,7 @@ class WebhookReceiver:
         delivery = parse_delivery(body)
         if delivery is None:
             return 400, {"error": "expected a Rootly webhook payload with event.id and event.type"}
-        if not delivery.event_type.startswith("alert.") or not delivery.alert_id:
+        if not delivery.event_type.startswith(("alert.", "incident.")) or not delivery.alert_id:
             return 200, {"status": "ignored"}
         if not self.first_delivery(delivery.event_id):
             return 200, {"status": "duplicate"}

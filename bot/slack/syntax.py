@@ -80,6 +80,16 @@ class FeedList:
     pass
 
 
+# ``/rootly incident <word> …`` words that work on an existing incident (bot.incidents.syntax parses them); any other
+# first word is the title of a new incident. Here, so the policy middleware can tell declaring apart.
+INCIDENT_SUBCOMMANDS = ("mitigate", "resolve", "cancel", "severity", "note", "role", "task")
+
+
+def declares_incident(rest: str) -> bool:
+    """Whether ``/rootly incident <rest>`` declares a new incident (rather than working on one)."""
+    return (rest.split(" ", 1)[0].lower() if rest.strip() else "") not in INCIDENT_SUBCOMMANDS
+
+
 Command = (
     Help | Acknowledge | Resolve | AddNote | ListAlerts | UpdateAlert | Trigger | FeedOn | FeedOff | FeedList | Invalid
 )
@@ -132,7 +142,9 @@ USAGE = {
     "update": '{command} update <alert> [urgency:<name>] [service:<slug>] [label:<k>=<v>] [noise:yes|no] [summary:"…"]',
     "trigger": "{command} trigger <summary> [--details …] [--priority high|low] [--key <key>] [--route <routingKey>] "
     "[--to rootly|ilert]",
-    "incident": "{command} incident [title]",
+    "incident": "{command} incident [title] · {command} incident mitigate|resolve|cancel|severity|note|role|task "
+    "<incident> …",
+    "incidents": "{command} incidents [severity:<name>] [status:<status>] [team:<name>] [here]",
     "digest": '{command} digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
     "[filters] [empty:skip|note] · {command} digest list | off [id] | now [filters]",
     "oncall": "{command} oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
@@ -162,6 +174,7 @@ _ALIASES = {
     "oncall": "oncall",
     "on-call": "oncall",
     "incident": "incident",
+    "incidents": "incidents",  # the incidents feature lists them (bot/incidents/)
     "declare": "incident",
     "digest": "digest",
     "digests": "digest",

@@ -257,6 +257,27 @@ def _oncall(conn: Connection) -> None:
     _create(conn, *_v5.sorted_tables)
 
 
+# --- 6: live incident messages (frozen) -------------------------------------------------------------------------------
+_v6 = MetaData()
+Table(
+    "incident_messages",
+    _v6,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(64)),
+    Column("stamp", Text),
+    UniqueConstraint("channel", "ts", name="uq_incident_message"),
+    Index("ix_incident_messages_incident", "incident_id"),
+)
+
+
+def _incident_messages(conn: Connection) -> None:
+    _create(conn, *_v6.sorted_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -265,6 +286,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "incident declarations", _declarations),
     Migration(4, "outbox: actions waiting for Rootly or ilert", _outbox),
     Migration(5, "on call: followed schedules and policies, shift-change claims", _oncall),
+    Migration(6, "live incident messages: incident_messages", _incident_messages),
 )
 
 LATEST = MIGRATIONS[-1].version

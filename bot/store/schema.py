@@ -110,6 +110,23 @@ declarations = Table(
     Column("declared_at", DateTime(timezone=True)),
 )
 
+# Every bot message that shows one incident (the live incident message, `/rootly incidents` lists posted in a
+# channel), so any change re-renders all of them. ``fingerprint`` is what was last rendered (unchanged: no update);
+# ``stamp`` the last "who did what" line, kept when a later change comes from Rootly rather than from Slack.
+incident_messages = Table(
+    "incident_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(64)),
+    Column("stamp", Text),
+    UniqueConstraint("channel", "ts", name="uq_incident_message"),
+    Index("ix_incident_messages_incident", "incident_id"),
+)
+
 # `/rootly digest …`: a channel's scheduled digests. ``spec`` is the schedule (HH:MM, seconds, or a cron expression)
 # in ``timezone``; ``anchor`` starts an interval's slots; ``filters`` is JSON, as for feeds.
 digest_subscriptions = Table(

@@ -56,7 +56,17 @@ ERRORS_LIST = "#/components/schemas/errors_list"
 # Statuses Rootly may send from any operation, checked against errors_list where the operation does not document
 # them. 404 is among them because Rails answers 404 for any unknown record, while the contract leaves it out of some
 # {id} operations (PATCH /v1/alerts/{id}, GET/POST /v1/alerts/{alert_id}/events, POST /v1/incidents/{id}/events).
-ANYWHERE = {"401": ERRORS_LIST, "404": ERRORS_LIST, "429": ERRORS_LIST, "5XX": ERRORS_LIST}
+# 422 likewise: Rails answers it for any write its model refuses, while the contract documents only 200/404 for the
+# incident transitions (PUT /v1/incidents/{id}/mitigate|resolve|cancel), which Rootly refuses from a closed state.
+ANYWHERE = {"401": ERRORS_LIST, "404": ERRORS_LIST, "422": ERRORS_LIST, "429": ERRORS_LIST, "5XX": ERRORS_LIST}
+# The incident states each transition starts from (the fake's model of Rootly's: an incident that is over stays over).
+TRANSITIONS = {
+    "mitigate": ("in_triage", "started", "detected", "acknowledged"),
+    "resolve": ("in_triage", "started", "detected", "acknowledged", "mitigated"),
+    "cancel": ("in_triage", "started", "detected", "acknowledged", "mitigated"),
+}
+_PAST = {"mitigate": "mitigated", "resolve": "resolved", "cancel": "cancelled"}
+_MESSAGE = {"mitigate": "mitigation_message", "resolve": "resolution_message", "cancel": "cancellation_message"}
 
 _LOAD: Any = object()  # "load the contract from tests.contracts"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -67,6 +77,7 @@ _CATALOG = {  # URL segment → JSON:API type
     "incident_types": "incident_types",
     "severities": "severities",
     "alert_urgencies": "alert_urgencies",
+    "incident_roles": "incident_roles",
 }
 
 
@@ -108,11 +119,12 @@ _INCIDENT_FIELDS: dict[str, Getter] = {
     "type_ids": lambda i: {x["data"]["id"] for x in i["incident_types"]},
     "labels": lambda i: {f"{k}:{_label_value(v)}" for k, v in (i.get("labels") or {}).items()},
     "user_id": lambda i: {str(i["user"]["data"]["id"])} if i.get("user") else set(),
+    "slack_channel_id": lambda i: {str(i.get("slack_channel_id"))},
 }
 _USER_FIELDS: dict[str, Getter] = {"email": lambda u: {u["email"].lower()}}
 _CATALOG_FIELDS: dict[str, Getter] = {
     k: (lambda a, k=k: {str(a.get(k))}) for k in ("name", "slug", "color", "severity")
-}
+} | {"enabled": lambda a: {_label_value(a.get("enabled"))}}
 
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -139,6 +151,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/v1/escalation_policies", "_list_policies"),
         ("GET", r"/v1/shifts", "_list_shifts"),
         ("POST", r"/v1/schedules/(?P<key>[^/]+)/override_shifts", "_create_override"),
+        ("GET", r"/v1/incidents/(?P<key>[^/]+)/events", "_list_incident_events"),
+        ("GET", r"/v1/incidents/(?P<key>[^/]+)", "_get_incident"),
+        ("PUT", r"/v1/incidents/(?P<key>[^/]+)", "_update_incident"),
+        ("PUT", r"/v1/incidents/(?P<key>[^/]+)/(?P<verb>mitigate|resolve|cancel)", "_incident_transition"),
+        ("POST", r"/v1/incidents/(?P<key>[^/]+)/assign_role_to_user", "_assign_role"),
+        ("POST", r"/v1/incidents/(?P<key>[^/]+)/action_items", "_create_action_item"),
     ]
 ]
 
@@ -166,6 +184,8 @@ class RootlyFake(ValidatingFake):
         self.incidents: dict[str, dict[str, Any]] = {}
         self.incident_events: dict[str, list[dict[str, Any]]] = {}
         self.incident_alerts: dict[str, list[str]] = {}  # incident id → alert ids attached at creation
+        self.incident_roles: dict[str, list[tuple[str, int]]] = {}  # incident id → (role id, user id) assigned
+        self.action_items: dict[str, list[dict[str, Any]]] = {}  # incident id → action items created
         self.snoozed_until: dict[str, str] = {}
         self.escalations: dict[str, list[int]] = {}
         # on call: schedules, escalation policies (with their number of levels), on-call entries, shifts
@@ -184,6 +204,8 @@ class RootlyFake(ValidatingFake):
         self.add_environment("Production", "production")
         self.add_environment("Staging", "staging")
         self.add_incident_type("Default", "default")
+        self.commander_role = self.add_incident_role("Commander", "commander")
+        self.add_incident_role("Communications Lead", "communications-lead")
 
     def __enter__(self) -> RootlyFake:
         self.start()
@@ -242,6 +264,20 @@ class RootlyFake(ValidatingFake):
         if position is not None:
             self.catalog["severities"][item]["position"] = position
         return item
+
+    def add_incident_role(self, name: str, slug: str | None = None, *, enabled: bool = True) -> str:
+        """An incident role; Commander and Communications Lead exist by default."""
+        item = self._add_catalog(
+            "incident_roles", name, slug, enabled=enabled, optional=False, allow_multi_user_assignment=False
+        )
+        del self.catalog["incident_roles"][item]["color"]
+        return item
+
+    def add_incident(self, title: str, *, status: str = "started", **attrs: Any) -> dict[str, Any]:
+        """Seed an incident as Rootly's UI would create it (through the API, validated); returns the stored one."""
+        body = {"data": {"type": "incidents", "attributes": {"title": title, "status": status, **attrs}}}
+        created = self.call("POST", "/v1/incidents", body)["data"]
+        return self.incidents[created["id"]]
 
     def add_urgency(self, name: str, position: int) -> str:
         """An alert urgency; High/Medium/Low exist by default at positions 1..3, High is the alerts' default."""
@@ -732,6 +768,94 @@ class RootlyFake(ValidatingFake):
             }
             return schedule_id
 
+    def _list_incident_events(self, req: Recorded, body: Any, key: str) -> Reply:
+        incident = self._find_incident(key)
+        events = [(e["id"], e["attributes"]) for e in self.incident_events.get(incident["id"], [])]
+        return self._listing(req, "incident_events", events)
+
+    def _incident_out(self, incident: dict[str, Any], req: Recorded) -> dict[str, Any]:
+        body: dict[str, Any] = {"data": incident}
+        if "roles" in ",".join(req.query.get("include") or []):
+            body["included"] = [
+                self._assignment(incident["id"], r, u) for r, u in self.incident_roles.get(incident["id"], [])
+            ]
+        return body
+
+    def _assignment(self, incident_id: str, role_id: str, user_id: int) -> dict[str, Any]:
+        role = {
+            "data": {"id": role_id, "type": "incident_roles", "attributes": self.catalog["incident_roles"][role_id]}
+        }
+        attrs = {"incident_role": role, "user": self._user_resource(user_id), "incident_id": incident_id}
+        return {"id": f"{incident_id}:{role_id}", "type": "incident_role_assignments", "attributes": attrs}
+
+    def _get_incident(self, req: Recorded, body: Any, key: str) -> Reply:
+        return self._ok(self._incident_out(self._find_incident(key), req))
+
+    def _touch(self, incident: dict[str, Any], **changes: Any) -> None:
+        incident["attributes"] |= changes | {"updated_at": iso()}
+
+    def _update_incident(self, req: Recorded, body: Any, key: str) -> Reply:
+        incident = self._find_incident(key)
+        attrs = self._attributes(body, "incidents")
+        changes = {k: v for k, v in attrs.items() if k in _INCIDENT_UPDATE_KEEP}
+        if "severity_id" in attrs:
+            changes["severity"] = (
+                self._jsonapi("severities", [attrs["severity_id"]])[0] if attrs["severity_id"] else None
+            )
+        if "title" in changes and not str(changes["title"] or "").strip():
+            raise Fail(422, "Title can't be blank")
+        self._touch(incident, **changes)
+        return self._ok({"data": incident})
+
+    def _incident_transition(self, req: Recorded, body: Any, key: str, verb: str) -> Reply:
+        incident = self._find_incident(key)
+        attrs = self._attributes(body, "incidents")
+        status = incident["attributes"]["status"]
+        if status not in TRANSITIONS[verb]:
+            raise Fail(422, f"Cannot {verb} a {status} incident", f"the incident is {status}")
+        past = _PAST[verb]
+        self._touch(
+            incident,
+            status=past,
+            **{f"{past}_at": iso(), _MESSAGE[verb]: attrs.get(_MESSAGE[verb]), f"{past}_by": self._flat(self.me_id)},
+        )
+        return self._ok({"data": incident})
+
+    def _assign_role(self, req: Recorded, body: Any, key: str) -> Reply:
+        incident = self._find_incident(key)
+        attrs = self._attributes(body, "incidents")
+        role_id, user = str(attrs.get("incident_role_id") or ""), str(attrs.get("user_id") or "")
+        if role_id not in self.catalog["incident_roles"]:
+            raise Fail(404, "Not found", f"incident role {role_id!r} does not exist")
+        if not user.isdigit() or int(user) not in self.users:
+            raise Fail(404, "Not found", f"user {user!r} does not exist")
+        held = [(r, u) for r, u in self.incident_roles.get(incident["id"], []) if r != role_id]
+        self.incident_roles[incident["id"]] = [*held, (role_id, int(user))]
+        self._touch(incident)
+        return self._ok({"data": incident})
+
+    def _create_action_item(self, req: Recorded, body: Any, key: str) -> Reply:
+        incident = self._find_incident(key)
+        attrs = self._attributes(body, "incident_action_items")
+        if not str(attrs.get("summary") or "").strip():
+            raise Fail(422, "Summary can't be blank")
+        now = iso()
+        item = {
+            "summary": attrs["summary"],
+            "description": attrs.get("description"),
+            "kind": attrs.get("kind") or "task",
+            "assigned_to": None,
+            "assigned_to_group_ids": [],
+            "priority": attrs.get("priority") or "medium",
+            "status": attrs.get("status") or "open",
+            "due_date": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        resource = {"id": str(uuid.uuid4()), "type": "incident_action_items", "attributes": item}
+        self.action_items.setdefault(incident["id"], []).append(resource)
+        return self._ok({"data": resource}, 201)
+
     def add_escalation_policy(
         self, name: str, levels: int = 1, teams: Iterable[str] = (), services: Iterable[str] = ()
     ) -> str:
@@ -946,3 +1070,4 @@ _CREATE_KEEP = {
 }
 _UPDATE_KEEP = _CREATE_KEEP - {"status", "notification_target_type", "notification_target_id"} | {"source"}
 _INCIDENT_KEEP = {"summary", "public_title", "slack_channel_id", "slack_channel_name", "slack_channel_url"}
+_INCIDENT_UPDATE_KEEP = {"title", "summary", "public_title"}

@@ -18,6 +18,8 @@ from bot.domain import (
     CatalogPage,
     EventPage,
     Incident,
+    IncidentEvent,
+    IncidentRole,
     NewIncident,
     Note,
     Person,
@@ -196,6 +198,11 @@ class RootlyClient:
         label: tuple[str, str] | None = None,
         created_since: datetime | None = None,
         limit: int = 20,
+        severities: tuple[str, ...] = (),
+        teams: tuple[str, ...] = (),
+        slack_channel_id: str | None = None,
+        sequential_id: int | None = None,
+        updated_since: datetime | None = None,
     ) -> list[Incident]:
         """Newest first, one page (at most 100); ``label`` is ``(key, value)``: ``filter[labels]=key:value``."""
         params: dict[str, str | int | None] = {
@@ -203,16 +210,93 @@ class RootlyClient:
             "filter[status]": ",".join(statuses),
             "filter[labels]": f"{label[0]}:{label[1]}" if label else None,
             "filter[created_at][gte]": _iso(created_since) if created_since else None,
+            "filter[severity]": ",".join(severities),
+            "filter[teams]": ",".join(teams),
+            "filter[slack_channel_id]": slack_channel_id,
+            "filter[sequential_id]": str(sequential_id) if sequential_id is not None else None,
+            "filter[updated_at][gte]": _iso(updated_since) if updated_since else None,
             "sort": "-created_at",
             "page[size]": max(1, min(limit, MAX_PAGE_SIZE)),
         }
         body = self.http.request("GET", "/v1/incidents", params=params)
         return [incident_mapping.incident(item) for item in body.get("data") or ()]
 
-    def add_incident_event(self, incident_id: str, text: str, *, visibility: str = "internal") -> None:
+    def get_incident(self, key: str) -> Incident:
+        """By UUID or slug, with its role assignments (``include=roles``), so the commander can be shown."""
+        body = self.http.request("GET", f"/v1/incidents/{_segment(key)}", params={"include": "roles"})
+        return incident_mapping.incident(body["data"], list(body.get("included") or ()))
+
+    def mitigate_incident(self, incident_id: str, message: str | None = None) -> Incident:
+        return self._transition(incident_id, "mitigate", "mitigation_message", message)
+
+    def resolve_incident(self, incident_id: str, message: str | None = None) -> Incident:
+        return self._transition(incident_id, "resolve", "resolution_message", message)
+
+    def cancel_incident(self, incident_id: str, message: str | None = None) -> Incident:
+        return self._transition(incident_id, "cancel", "cancellation_message", message)
+
+    def _transition(self, incident_id: str, verb: str, field: str, message: str | None) -> Incident:
+        attributes = {field: message} if message else {}
+        body = {"data": {"type": "incidents", "attributes": attributes}}
+        path = f"/v1/incidents/{_segment(incident_id)}/{verb}"
+        return incident_mapping.incident(self.http.request("PUT", path, body=body)["data"])
+
+    def update_incident(self, incident_id: str, attributes: dict[str, Any]) -> Incident:
+        """``PUT /v1/incidents/{id}`` with only what changes (``severity_id``, ``title``, ``summary``)."""
+        body = {"data": {"type": "incidents", "attributes": attributes}}
+        return incident_mapping.incident(
+            self.http.request("PUT", f"/v1/incidents/{_segment(incident_id)}", body=body)["data"]
+        )
+
+    def add_incident_event(self, incident_id: str, text: str, *, visibility: str = "internal") -> IncidentEvent:
         """One entry on the incident's timeline. Like any POST it is not repeated on an ambiguous failure."""
+        if not text.strip():
+            raise errors.Invalid("a timeline entry needs some text", fields={"event": "empty"})
+        if len(text) > NOTE_MAX_CHARS:
+            raise errors.Invalid(
+                f"a timeline entry can be at most {NOTE_MAX_CHARS:,} characters (this one has {len(text):,})",
+                fields={"event": "too long"},
+            )
         body = {"data": {"type": "incident_events", "attributes": {"event": text, "visibility": visibility}}}
-        self.http.request("POST", f"/v1/incidents/{_segment(incident_id)}/events", body=body)
+        found = self.http.request("POST", f"/v1/incidents/{_segment(incident_id)}/events", body=body)
+        return incident_mapping.incident_event(found.get("data") or {})
+
+    def incident_events(self, incident_id: str, *, max_pages: int = 5) -> list[IncidentEvent]:
+        """The timeline, for checking whether an ambiguous write landed."""
+        events: list[IncidentEvent] = []
+        for body in self.http.pages(f"/v1/incidents/{_segment(incident_id)}/events", max_pages=max_pages):
+            events.extend(incident_mapping.incident_event(item) for item in body.get("data") or ())
+        return events
+
+    def incident_roles(self) -> list[IncidentRole]:
+        """Every enabled role, in Rootly's order (few; one page)."""
+        params = {"filter[enabled]": "true", "page[size]": MAX_PAGE_SIZE, "sort": "position"}
+        body = self.http.request("GET", "/v1/incident_roles", params=params)
+        return [incident_mapping.incident_role(item) for item in body.get("data") or ()]
+
+    def assign_incident_role(self, incident_id: str, role_id: str, user_id: str) -> Incident:
+        body = {"data": {"type": "incidents", "attributes": {"incident_role_id": role_id, "user_id": str(user_id)}}}
+        path = f"/v1/incidents/{_segment(incident_id)}/assign_role_to_user"
+        return incident_mapping.incident(self.http.request("POST", path, body=body)["data"])
+
+    def create_incident_action_item(
+        self, incident_id: str, summary: str, *, description: str | None = None, assignee_id: str | None = None
+    ) -> str:
+        """A task on the incident; returns its id."""
+        attributes: dict[str, Any] = {"summary": summary, "kind": "task", "status": "open"}
+        if description:
+            attributes["description"] = description
+        if assignee_id is not None and str(assignee_id).isdigit():
+            attributes["assigned_to_user_id"] = int(assignee_id)
+        body = {"data": {"type": "incident_action_items", "attributes": attributes}}
+        found = self.http.request("POST", f"/v1/incidents/{_segment(incident_id)}/action_items", body=body)
+        return str((found.get("data") or {}).get("id") or "")
+
+    def search_users(self, text: str, *, limit: int = 10) -> list[Person]:
+        """Users whose name or email matches (Rootly's ``filter[search]``), for ``@name`` in commands."""
+        params = {"filter[search]": text.strip(), "page[size]": max(1, min(limit, MAX_PAGE_SIZE))}
+        body = self.http.request("GET", "/v1/users", params=params)
+        return [mapping.person(item) for item in body.get("data") or ()]
 
     def catalog(self, kind: CatalogKind, *, size: int = MAX_PAGE_SIZE) -> CatalogPage:
         """The first page of a list, ordered by Rootly's ``position`` where it has one, and Rootly's total count."""

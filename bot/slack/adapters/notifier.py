@@ -24,7 +24,10 @@ class OutboxNotifier:
         self.client = client
 
     def __call__(self, payload: dict[str, Any], result: ActionResult | None, error: str | None) -> None:
-        message = replies.outbox_outcome(payload, result, error)
+        self.deliver(payload, replies.outbox_outcome(payload, result, error))
+
+    def deliver(self, payload: dict[str, Any], message: dict[str, Any]) -> None:
+        """Tell the person who queued ``payload`` (response URL, else ephemeral, else DM)."""
         user, channel, url = payload.get("slack_user_id"), payload.get("channel"), payload.get("response_url")
         queued_at = parse_time(payload.get("queued_at"))
         if url and queued_at and datetime.now(UTC) - queued_at < RESPONSE_URL_LIFETIME:

@@ -40,8 +40,9 @@ def required(body: dict[str, Any], command: str = DEFAULT_COMMAND) -> Permission
     configured slash command)."""
     if body.get("command") == command:
         text = str(body.get("text") or "")
-        if syntax.canonical(syntax.split_word(text)[0]) == "incident":
-            return Permission.DECLARE
+        word, rest = syntax.split_word(text)
+        if syntax.canonical(word) == "incident":  # working on an incident is checked by bot.incidents itself
+            return Permission.DECLARE if syntax.declares_incident(rest) else None
         return Permission.RESOLVE if isinstance(syntax.parse(text, command), syntax.Resolve) else None
     kind = body.get("type")
     if kind == "block_actions":

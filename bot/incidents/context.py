@@ -1,0 +1,23 @@
+"""What the incident listeners are handed: the alert core plus this folder's own services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.incidents.service import IncidentDeclarations
+from bot.incidents.wiring import IncidentWork
+from bot.slack.context import Services as Core
+
+
+@dataclass(frozen=True)
+class Services:
+    """Declaring (``incidents``) and working on incidents (``incident_work``), both None without Rootly; every
+    other attribute (the work pool, policy, people, the claim store…) is the core's, so listeners read one object."""
+
+    core: Core
+    incidents: IncidentDeclarations | None
+    incident_work: IncidentWork | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.core, name)
