@@ -59,6 +59,7 @@ from bot.store.outbox import OutboxStore
 from bot.store.seen import SeenStore
 from bot.support import metrics
 from bot.support.scheduler import add_interval_job, make_scheduler
+from bot.threads import listener as threads
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Services:
     health: DependencyHealth
     outbox_store: OutboxStore
     home: Home | None = None  # the App Home tab (bot/slack/listeners/home.py)
+    threads: threads.Threads | None = None  # alert threads (bot/threads)
 
 
 @dataclass
@@ -288,6 +290,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
     incidents.register(bolt, services)
+    threads.register(bolt, services, database, closers)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:

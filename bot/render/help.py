@@ -52,6 +52,11 @@ _COMMANDS = (
         '"Declare incident" on any message, and the button on an alert.',
         "/rootly incident Checkout is failing for EU customers",
     ),
+    (
+        "/rootly threads on | off",
+        "Replies in alert threads in this channel become notes on the alert (`//` or emoji-only replies do not).",
+        "/rootly threads on",
+    ),
     ("/rootly help", "This message.", "/rootly help"),
 )
 ALERT_FORMS = (

@@ -49,6 +49,7 @@ class Callback(StrEnum):
     EDIT_MODAL = "alert_edit_modal"
     INCIDENT_MODAL = "incident_modal"
     INCIDENT_DECLARED_MODAL = "incident_declared_modal"  # "this thread already has an incident"
+    NOTE_SHORTCUT = "add_alert_note"  # message shortcut "Add to alert as note" (bot/threads/listener.py)
 
 
 class Block(StrEnum):
@@ -90,4 +91,12 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "groups:read",
     "usergroups:read",  # POLICY_RESOLVE / POLICY_DECLARE name user groups; membership comes from Slack
+    "reactions:write",  # ✅ on a thread reply that became a note on its alert
+)
+
+# Events API subscriptions (bot events) the code handles; the manifest must subscribe to each.
+BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened",
+    "message.channels",  # replies in alert threads (public channels) become notes, where a channel opted in
+    "message.groups",  # the same in private channels the bot was invited to
 )

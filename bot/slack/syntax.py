@@ -90,6 +90,10 @@ class DigestCommand:
     """Base of the ``/rootly digest …`` commands, which ``bot.digests.syntax`` parses."""
 
 
+class ThreadsCommand:
+    """Base of the ``/rootly threads …`` commands, which ``bot.threads.syntax`` parses."""
+
+
 Command = (
     Help
     | Acknowledge
@@ -103,6 +107,7 @@ Command = (
     | FeedList
     | Incident
     | DigestCommand
+    | ThreadsCommand
     | Invalid
 )
 
@@ -156,6 +161,7 @@ USAGE = {
     "incident": "/rootly incident [title]",
     "digest": '/rootly digest daily 09:00 [Area/City] | weekdays 09:00 | every 4h | cron "0 9 * * 1-5" [Area/City] '
     "[filters] [empty:skip|note] · /rootly digest list | off [id] | now [filters]",
+    "threads": "/rootly threads on | off | status",
     "help": "/rootly help",
 }
 _ALIASES = {
@@ -174,6 +180,8 @@ _ALIASES = {
     "declare": "incident",
     "digest": "digest",
     "digests": "digest",
+    "threads": "threads",
+    "thread": "threads",
     "help": "help",
     "?": "help",
 }
@@ -216,6 +224,10 @@ def parse(text: str) -> Command:
         from bot.digests.syntax import parse_digest  # imported here: it builds on this module
 
         return parse_digest(rest)
+    if name == "threads":
+        from bot.threads.syntax import parse_threads  # imported here: it builds on this module
+
+        return parse_threads(rest)
     ref_text, remainder = _split(rest)
     try:
         ref = parse_alert_reference(ref_text)

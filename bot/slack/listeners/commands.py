@@ -19,6 +19,7 @@ from bot.services.alert_actions import ActionResult
 from bot.services.reliable import Origin
 from bot.services.triggers import Triggers
 from bot.slack import syntax
+from bot.threads import listener as thread_commands
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -97,6 +98,8 @@ def register(app: App, services: Services) -> None:
                 ack(**feed_replies.feed_list(services.feeds.subscriptions(), command.get("channel_id") or ""))
             case syntax.DigestCommand():
                 digest_commands.handle(services, parsed, command, ack, respond)
+            case syntax.ThreadsCommand():
+                thread_commands.handle(services, parsed, command, ack)
             case syntax.Incident(title=title):
                 incidents.open_from_command(services, app.client, ack, command, title)
             case syntax.AddNote(ref=ref, text=text):
