@@ -73,6 +73,7 @@ from bot.store.outbox import OutboxStore
 from bot.store.seen import SeenStore
 from bot.support import metrics
 from bot.support.scheduler import add_interval_job, make_scheduler
+from bot.threads import listener as thread_listener
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class BotApp:
     incidents: IncidentDeclarations | None = None  # the incidents feature (bot/incidents/); None without Rootly
     oncall: OnCallFeature | None = None  # the on-call feature (bot/oncall/)
     incident_work: incident_wiring.IncidentWork | None = None  # working on incidents (bot/incidents/)
+    threads: thread_listener.Threads | None = None  # alert threads (bot/threads/)
 
     def start_background(self) -> None:
         """Start scheduled jobs and warm the Slack identity; `rootly-bot run` calls it, tests when they need it."""
@@ -336,6 +338,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     incident_listener.register(bolt, services, declarations, incident_work)
     digest_listener.register(services, digests)
     oncall_listener.register(bolt, services, oncall)
+    threads = thread_listener.register(bolt, services, database, closers)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> BoltResponse:
@@ -354,4 +357,5 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         declarations,
         oncall,
         incident_work,
+        threads,
     )

@@ -72,6 +72,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DIGEST_MIN_INTERVAL_SECONDS", "Shortest `every` digest interval; lower it only in tests.", "60"),
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
+    Variable(
+        "THREAD_COALESCE_SECONDS",
+        "How long alert threads wait after a change before telling it, so a burst of events becomes one reply.",
+        "2",
+    ),
+    Variable(
+        "THREAD_BROADCAST_RESOLVED",
+        'Also show "Resolved" replies in alert threads in the channel (Slack\'s "Also send to channel").',
+        "false",
+    ),
     Variable("OUTBOX_SECONDS", "How often queued notes and actions are retried while Rootly or ilert is down.", "5"),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
@@ -135,6 +145,8 @@ class Settings:
     digest_min_interval_seconds: float = 60.0
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0
+    thread_coalesce_seconds: float = 2.0
+    thread_broadcast_resolved: bool = False
     outbox_seconds: float = 5.0
     worker_threads: int = 32
     rootly_timeout: float = 10.0
@@ -236,6 +248,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
+    thread_coalesce = number("THREAD_COALESCE_SECONDS", float, 0, 60)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
     oncall_poll = number("ONCALL_POLL_SECONDS", float, 0, 86400)
     oncall_cache = number("ONCALL_CACHE_SECONDS", float, 0, 3600)
@@ -263,6 +276,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
     notes = (raw["ATTRIBUTION_NOTES"] or "").lower()
     if notes not in _TRUE + _FALSE:
         problems.append(f"ATTRIBUTION_NOTES must be true or false, got {raw['ATTRIBUTION_NOTES']!r}.")
+    broadcast = (raw["THREAD_BROADCAST_RESOLVED"] or "").lower()
+    if broadcast not in _TRUE + _FALSE:
+        problems.append(f"THREAD_BROADCAST_RESOLVED must be true or false, got {raw['THREAD_BROADCAST_RESOLVED']!r}.")
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -290,6 +306,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
         digest_min_interval_seconds=digest_min_interval,
         attribution_notes=notes in _TRUE,
         feed_poll_seconds=poll,
+        thread_coalesce_seconds=thread_coalesce,
+        thread_broadcast_resolved=broadcast in _TRUE,
         outbox_seconds=outbox_every,
         worker_threads=workers,
         rootly_timeout=timeout,

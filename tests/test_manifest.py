@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bot.ops.manifest import ManifestOptions, manifest_yaml
-from bot.render.ids import DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
+from bot.render.ids import BOT_EVENTS, DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
 from tests.contracts import REPO, SLACK_MANIFEST, load_contract, missing_reason
 
 MANIFEST_PATH = REPO / "manifest.yml"
@@ -179,8 +179,9 @@ def url_problems(manifest: Manifest) -> list[str]:
 def app_home_problems(manifest: Manifest) -> list[str]:
     problems = []
     events = manifest.get("settings", {}).get("event_subscriptions", {}).get("bot_events") or []
-    if "app_home_opened" not in events:
-        problems.append(f"bot_events {events} lack app_home_opened")
+    for needed in BOT_EVENTS:  # the App Home, and replies in alert threads (bot/threads)
+        if needed not in events:
+            problems.append(f"bot_events {events} lack {needed}")
     if manifest.get("features", {}).get("app_home", {}).get("home_tab_enabled") is not True:
         problems.append("features.app_home.home_tab_enabled must be true")
     return problems
@@ -277,6 +278,7 @@ BROKEN: list[tuple[str, Callable[[Manifest], list[str]], Callable[[Manifest], No
     ("no options url", url_problems, _set("settings.interactivity.message_menu_options_url", _DELETE)),
     ("interactivity off", url_problems, _set("settings.interactivity.is_enabled", False)),
     ("no home event", app_home_problems, _set("settings.event_subscriptions.bot_events", ["app_mention"])),
+    ("no thread replies", app_home_problems, _set("settings.event_subscriptions.bot_events", ["app_home_opened"])),
     ("home tab off", app_home_problems, _set("features.app_home.home_tab_enabled", False)),
     ("socket mode on", settings_problems, _set("settings.socket_mode_enabled", True)),
     ("token rotation", settings_problems, _set("settings.token_rotation_enabled", True)),

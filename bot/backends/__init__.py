@@ -21,6 +21,7 @@ from bot.domain import (
     TriggerRequest,
 )
 from bot.domain.refs import ParsedRef
+from bot.domain.timeline import TimelineEvent
 from bot.support import errors
 
 
@@ -45,6 +46,10 @@ class AlertBackend(Protocol):
         ...
 
     def find_user(self, email: str) -> Person | None: ...
+
+    def alert_events(self, alert_id: str) -> list[TimelineEvent]:
+        """What happened to the alert that its Slack threads tell (acknowledged, notes…), oldest first."""
+        ...
 
     def trigger(self, request: TriggerRequest) -> Triggered: ...
 

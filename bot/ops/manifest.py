@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass
 
 from bot.config import command_problem
-from bot.render.ids import DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
+from bot.render.ids import BOT_EVENTS, DEFAULT_COMMAND, REQUIRED_BOT_SCOPES, Callback
 
 PLACEHOLDER_HOST = "YOUR-BOT-HOST"
 EVENTS_PATH = "/slack/events"
-SUBCOMMANDS = ("ack", "resolve", "note", "alerts", "incident", "trigger", "digest", "feed", "help")
+SUBCOMMANDS = (
+    "ack", "resolve", "note", "alerts", "incident", "oncall", "page", "trigger", "digest", "feed", "threads", "help"
+)  # fmt: skip
 # A host name with an optional port: no scheme, no path (the path is always EVENTS_PATH).
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 _PLAIN = re.compile(r"^/[a-z0-9_.-]+$")  # command names YAML reads as they are, without quotes
@@ -123,6 +125,10 @@ def manifest_yaml(options: ManifestOptions | None = None) -> str:
         "      type: message",
         f"      callback_id: {Callback.DECLARE_INCIDENT_SHORTCUT.value}",
         "      description: Declare a Rootly incident from this message and its thread",
+        "    - name: Add to alert as note",
+        "      type: message",
+        f"      callback_id: {Callback.NOTE_SHORTCUT.value}",
+        "      description: Add this message in an alert's thread to the alert as a note",
         "",
         "oauth_config:",
         "  scopes:",
@@ -135,8 +141,10 @@ def manifest_yaml(options: ManifestOptions | None = None) -> str:
         *([f"    request_url: {url}", f"    message_menu_options_url: {url}"] if http else []),
         "  event_subscriptions:",
         *([f"    request_url: {url}"] if http else []),
+        "    # message.channels / message.groups: replies in alert threads, which become notes where a channel ran",
+        f"    # `{options.command} threads on` (they need channels:history / groups:history, granted above).",
         "    bot_events:",
-        "      - app_home_opened",
+        *(f"      - {event}" for event in BOT_EVENTS),
         "  org_deploy_enabled: false",
     ]
     if http:

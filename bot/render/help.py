@@ -68,6 +68,12 @@ _COMMANDS = (
         "Shows who will be paged, then pages them with one click.",
         "page payments Checkout is failing",
     ),
+    # alert threads (bot/threads/)
+    (
+        "threads on | off",
+        "Replies in alert threads in this channel become notes on the alert (`//` or emoji-only replies do not).",
+        "threads on",
+    ),
     ("help", "This message.", "help"),
 )
 ALERT_FORMS = (

@@ -69,6 +69,7 @@ class Callback(StrEnum):
     INCIDENT_ROLE_MODAL = "incident_role_modal"
     ADD_TO_TIMELINE_SHORTCUT = "add_to_incident_timeline"
     TIMELINE_MODAL = "incident_timeline_modal"  # the shortcut's modal: which incident
+    NOTE_SHORTCUT = "add_alert_note"  # message shortcut "Add to alert as note" (bot/threads/listener.py)
 
 
 class Block(StrEnum):
@@ -116,4 +117,12 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "groups:read",
     "usergroups:read",  # POLICY_RESOLVE / POLICY_DECLARE name user groups; membership comes from Slack
+    "reactions:write",  # ✅ on a thread reply that became a note on its alert
+)
+
+# Events API subscriptions (bot events) the code handles; the manifest must subscribe to each.
+BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened",
+    "message.channels",  # replies in alert threads (public channels) become notes, where a channel opted in
+    "message.groups",  # the same in private channels the bot was invited to
 )

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from bot.domain import Alert
+from bot.domain import Alert, AlertRef
 from bot.render.alert_message import Stamp, alert_message
 from bot.services.ports import Messenger
 from bot.store.alerts import AlertStore
@@ -54,6 +54,8 @@ class AlertMessages:
         self.backend_label = backend_label
         self.can_declare = can_declare
         self._updates = LatestWins()
+        # Told after every refresh, whether or not a message changed (a note changes no state): bot/threads.
+        self.changed: list[Callable[[AlertRef], None]] = []
 
     def render(self, alert: Alert, stamp: Stamp | None = None) -> dict[str, Any]:
         return alert_message(alert, stamp=stamp, backend_label=self.backend_label, can_declare=self.can_declare)
@@ -78,6 +80,8 @@ class AlertMessages:
 
             self._updates.send((post.channel, post.ts), message, deliver)
             sent += 1
+        for listener in self.changed:
+            listener(alert.ref)
         return sent
 
     def replace(self, channel: str, ts: str, message: dict[str, Any]) -> None:

@@ -101,7 +101,8 @@ class RootlyPoller:
             for event in page.events:
                 if event.action == "created" and event.kind != "note":  # a note's event is "created" too
                     created[event.alert_id] = None
-                elif event.action in STATE_ACTIONS or event.kind in ("status_update", "noise"):
+                elif event.action in STATE_ACTIONS or event.kind in ("status_update", "noise", "note"):
+                    # notes change no state, but alert threads tell them (bot/threads)
                     changed[event.alert_id] = None
             if page.cursor and page.cursor != cursor:
                 cursor = page.cursor

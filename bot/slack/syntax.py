@@ -150,6 +150,7 @@ USAGE = {
     "oncall": "{command} oncall [here] [team|schedule|escalation policy|service] · take <schedule> [for 2h] · "
     "follow <schedule|escalation policy> [mention] · unfollow [name] · following",
     "page": "{command} page <team|user|escalation policy|service> <summary>",
+    "threads": "{command} threads on | off | status",
     "help": "{command} help",
 }
 
@@ -178,6 +179,8 @@ _ALIASES = {
     "declare": "incident",
     "digest": "digest",
     "digests": "digest",
+    "threads": "threads",
+    "thread": "threads",
     "help": "help",
     "?": "help",
 }

@@ -278,6 +278,46 @@ def _incident_messages(conn: Connection) -> None:
     _create(conn, *_v6.sorted_tables)
 
 
+# --- 7: alert threads (frozen) ----------------------------------------------------------------------------------------
+_v7 = MetaData()
+Table(
+    "thread_channels",
+    _v7,
+    Column("channel", String(32), primary_key=True),
+    Column("enabled_by", String(32), nullable=False),
+    Column("enabled_at", DateTime(timezone=True), nullable=False),
+)
+Table(
+    "thread_events",
+    _v7,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "thread_ts", "event_id", name="uq_thread_event"),
+)
+Table(
+    "thread_notes",
+    _v7,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("backend", String(16), nullable=False),
+    Column("alert_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("note_id", String(128)),
+    Column("details", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "ts", name="uq_thread_note"),
+    Index("ix_thread_notes_alert", "backend", "alert_id"),
+)
+
+
+def _threads(conn: Connection) -> None:
+    _create(conn, *_v7.sorted_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -287,6 +327,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "outbox: actions waiting for Rootly or ilert", _outbox),
     Migration(5, "on call: followed schedules and policies, shift-change claims", _oncall),
     Migration(6, "live incident messages: incident_messages", _incident_messages),
+    Migration(7, "alert threads: thread_channels, thread_events, thread_notes", _threads),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -211,3 +211,43 @@ oncall_changes = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("follow_id", "change_key", name="uq_oncall_change"),
 )
+
+# Alert threads (bot/threads): channels where replies in an alert's thread become notes (`/rootly threads on`).
+thread_channels = Table(
+    "thread_channels",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("enabled_by", String(32), nullable=False),
+    Column("enabled_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each alert event told in a thread, inserted (under the thread's lease) before the reply is posted: the unique key
+# makes an event appear in a thread once, across polls, restarts and replicas.
+thread_events = Table(
+    "thread_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "thread_ts", "event_id", name="uq_thread_event"),
+)
+
+# Slack messages made into notes (thread replies, the "Add to alert as note" shortcut): one row per message, claimed
+# before the note is written, so a message is one note; the note's id and text keep it out of the thread's story.
+thread_notes = Table(
+    "thread_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("backend", String(16), nullable=False),
+    Column("alert_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | added
+    Column("note_id", String(128)),
+    Column("details", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "ts", name="uq_thread_note"),
+    Index("ix_thread_notes_alert", "backend", "alert_id"),
+)

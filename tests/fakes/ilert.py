@@ -232,6 +232,11 @@ class IlertFake(ValidatingFake):
                 }
             )
 
+    def accept_as(self, alert_id: int | str, user_id: int) -> None:
+        """What a responder does in ilert itself: accept the alert (its log says by whom)."""
+        with self._state:
+            self._set_state(self._find(str(alert_id)), "ACCEPTED", user_id)
+
     def comments(self, alert_id: int | str) -> list[dict[str, str]]:
         """The alert's comments as ``{"creator", "content"}``, oldest first."""
         with self._state:

@@ -573,9 +573,13 @@ class RootlyFake(ValidatingFake):
         if attrs.get("alert_urgency_id"):
             current["alert_urgency"] = self._embedded("alert_urgencies", [attrs["alert_urgency_id"]])[0]
             current["alert_urgency_id"] = attrs["alert_urgency_id"]
+        noise_before = current.get("noise")
         current |= {k: v for k, v in attrs.items() if k in _UPDATE_KEEP}
         current["updated_at"] = iso()
         self._alert_event(alert, "informational", "updated")
+        if current.get("noise") != noise_before:  # Rootly records (un)marking as noise as an event of its own
+            marked = "marked" if current.get("noise") == "noise" else "not_marked"
+            self._alert_event(alert, "noise", marked, user_id=self.me_id)
         return self._ok({"data": alert})
 
     def _alert_action(self, req: Recorded, body: Any, key: str, action: str) -> Reply:
@@ -642,6 +646,51 @@ class RootlyFake(ValidatingFake):
         self._order[event["id"]] = next(self._seq)
         self.alert_events.append(event)
         return event
+
+    def _attached(self, alert: dict[str, Any], incident: dict[str, Any], user_id: int | None) -> None:
+        event = self._alert_event(alert, "action", "attached", user_id=user_id)
+        keep = ("id", "sequential_id", "title", "slug", "kind", "status", "private", "url", "created_at", "updated_at")
+        event["attributes"]["incident"] = {k: incident[k] for k in keep} | {"description": None, "duration": None}
+        event["attributes"]["incident"] |= {"started_at": incident.get("started_at")}
+        event["attributes"]["incident_ids"] = [incident["id"]]
+
+    def act_in_rootly(
+        self, alert_key: str, what: str, user_id: int | None = None, details: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A change made in Rootly itself (its UI, another integration) by ``user_id``: the alert's state changes
+        and its event is recorded as Rootly records it. ``what``: acknowledged, resolved, snoozed, escalated,
+        retriggered, noise, not_noise, note, or incident (``title=``). Returns the event resource.
+        """
+        with self._state:
+            alert = self._find_alert(alert_key)
+            a, now = alert["attributes"], iso()
+            a["updated_at"] = now
+            if what == "note":
+                return self._alert_event(alert, "note", "created", details, user_id, source="web")
+            if what in ("noise", "not_noise"):
+                a["noise"] = "noise" if what == "noise" else "not_noise"
+                return self._alert_event(alert, "noise", "marked" if what == "noise" else "not_marked", None, user_id)
+            if what == "incident":
+                title = extra.get("title") or "Incident from Rootly"
+                sequential_id = len(self.incidents) + 1
+                slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+                incident = {"id": str(uuid.uuid4()), "sequential_id": sequential_id, "title": title, "slug": slug}
+                incident |= {"kind": "normal", "status": "started", "private": False, "started_at": now}
+                incident |= {"url": f"https://rootly.com/account/incidents/{sequential_id}-{slug}"}
+                incident |= {"created_at": now, "updated_at": now}
+                self._attached(alert, incident, user_id)
+                return self.alert_events[-1]
+            status = {"acknowledged": "acknowledged", "resolved": "resolved", "snoozed": "acknowledged"}.get(what)
+            if what in ("escalated", "retriggered"):
+                status = "triggered"
+            if status is None:
+                raise ValueError(f"unknown change {what!r}")
+            a["status"] = status
+            a["ended_at"] = now if status == "resolved" else None
+            event = self._alert_event(alert, "action", what, details, user_id, source="web")
+            if what == "escalated":
+                event["attributes"]["escalation_level"] = extra.get("level", 2)
+            return event
 
     def _list_alert_events(self, req: Recorded, body: Any, key: str) -> Reply:
         alert = self._find_alert(key)
@@ -738,6 +787,8 @@ class RootlyFake(ValidatingFake):
         }
         self.incidents[incident_id] = {"id": incident_id, "type": "incidents", "attributes": incident}
         self.incident_alerts[incident_id] = alert_ids
+        for alert_id in alert_ids:  # each attached alert's timeline says so
+            self._attached(self.alerts[alert_id], incident, user_id)
         self._order[incident_id] = next(self._seq)
         return self._ok({"data": self.incidents[incident_id]}, 201)
 

@@ -234,6 +234,7 @@ class SlackFake(FakeServer):
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
+            "reactions.add": self._reactions_add,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
@@ -473,6 +474,7 @@ class SlackFake(FakeServer):
             "chat.postEphemeral": "chat:write",
             "chat.update": "chat:write",
             "chat.delete": "chat:write",
+            "reactions.add": "reactions:write",
             "users.info": "users:read",
             "users.lookupByEmail": "users:read.email",
             "conversations.replies": f"{kind}:history",
@@ -691,6 +693,8 @@ class SlackFake(FakeServer):
         for key in ("blocks", "attachments", "metadata"):
             if params.get(key):
                 msg[key] = params[key]
+        if params.get("thread_ts") and str(params.get("reply_broadcast")).lower() in ("true", "1"):
+            msg["subtype"] = "thread_broadcast"  # a reply also shown in the channel
         self._store(channel, msg, params.get("thread_ts") or None)
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(msg)}
 
@@ -735,6 +739,24 @@ class SlackFake(FakeServer):
         if msg.get("thread_ts") and msg["thread_ts"] != ts:
             self._refresh_thread(channel, msg["thread_ts"])
         return {"ok": True, "channel": channel, "ts": ts}
+
+    def _reactions_add(self, params: Params) -> dict[str, Any]:
+        """An emoji reaction by the bot on a message; the same one twice is ``already_reacted``, as in Slack."""
+        channel, ts, name = (str(params.get(k) or "") for k in ("channel", "timestamp", "name"))
+        if not name:
+            return _err("invalid_name")
+        msg = self._messages[channel].get(ts) if channel and ts else None
+        if msg is None:
+            return _err("message_not_found")
+        reactions = msg.setdefault("reactions", [])
+        found = next((r for r in reactions if r["name"] == name), None)
+        if found and self.bot_user_id in found["users"]:
+            return _err("already_reacted")
+        if found is None:
+            reactions.append(found := {"name": name, "users": [], "count": 0})
+        found["users"].append(self.bot_user_id)
+        found["count"] += 1
+        return {"ok": True}
 
     def _chat_get_permalink(self, params: Params) -> dict[str, Any]:
         """Permalinks do not need the message to be known here: the bot may ask for one from an event's ts."""

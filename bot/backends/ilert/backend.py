@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.backends.ilert import timeline
 from bot.backends.ilert.client import IlertClient
 from bot.domain import (
     Alert,
@@ -22,6 +23,7 @@ from bot.domain import (
     Triggered,
     TriggerRequest,
 )
+from bot.domain.timeline import TimelineEvent
 from bot.support import errors
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,11 @@ class IlertBackend:
 
     def find_user(self, email: str) -> Person | None:
         return self.client.find_user_by_email(email)
+
+    def alert_events(self, alert_id: str) -> list[TimelineEvent]:
+        """The alert's log entries that a thread tells, oldest first."""
+        found = (timeline.timeline_event(entry) for entry in self.client.alert_log(alert_id))
+        return [event for event in found if event is not None]
 
     def trigger(self, request: TriggerRequest) -> Triggered:
         """Raise an alert with an ``ALERT`` event (ilert queues it: the alert itself is not known yet)."""

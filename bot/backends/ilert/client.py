@@ -138,6 +138,18 @@ class IlertClient:
                 break
         return notes
 
+    def alert_log(self, alert_id: str, *, max_pages: int = 5) -> list[dict[str, Any]]:
+        """An alert's log entries (``GET /alerts/{id}/log-entries``), oldest first, as ilert sends them."""
+        entries: list[dict[str, Any]] = []
+        path = f"{_alert_path(alert_id)}/log-entries"
+        for start in range(0, max_pages * MAX_RESULTS, MAX_RESULTS):
+            batch = self.http.request_json("GET", path, params={"start-index": start, "max-results": MAX_RESULTS})
+            page = [e for e in batch if isinstance(e, dict)] if isinstance(batch, list) else []
+            entries.extend(page)
+            if len(page) < MAX_RESULTS:
+                break
+        return entries
+
     def alert_sources(self) -> list[dict[str, Any]]:
         sources: list[dict[str, Any]] = []
         for start in range(0, 20 * SOURCES_PAGE, SOURCES_PAGE):

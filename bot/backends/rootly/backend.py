@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from bot.backends.rootly import timeline
 from bot.backends.rootly.alert_edit import plan_edit, plan_update
 from bot.backends.rootly.client import RootlyClient
 from bot.domain import (
@@ -18,6 +19,7 @@ from bot.domain import (
     Triggered,
     TriggerRequest,
 )
+from bot.domain.timeline import TimelineEvent
 from bot.support import errors
 
 # How many alerts an urgency-filtered list reads at most (10 pages of 100).
@@ -58,6 +60,11 @@ class RootlyBackend:
 
     def find_user(self, email: str) -> Person | None:
         return self.client.find_user_by_email(email)
+
+    def alert_events(self, alert_id: str) -> list[TimelineEvent]:
+        """The alert's events that a thread tells, oldest first."""
+        found = (timeline.timeline_event(item) for item in self.client.alert_events(alert_id))
+        return [event for event in found if event is not None]
 
     def set_noise(self, alert_id: str, noise: bool) -> Alert:
         return self.client.update_alert(alert_id, {"noise": "noise" if noise else "not_noise"})

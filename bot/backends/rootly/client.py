@@ -172,6 +172,14 @@ class RootlyClient:
             notes.extend(mapping.note(item) for item in body.get("data") or ())
         return notes
 
+    def alert_events(self, alert_id: str, *, max_pages: int = 5) -> list[dict[str, Any]]:
+        """Every event on an alert (``GET /v1/alerts/{id}/events``), oldest first, as Rootly's resources: the
+        caller keeps the ones it tells (see ``bot.backends.rootly.timeline``)."""
+        events: list[dict[str, Any]] = []
+        for body in self.http.pages(f"/v1/alerts/{_segment(alert_id)}/events", {}, max_pages=max_pages):
+            events.extend(item for item in body.get("data") or () if isinstance(item, dict))
+        return events
+
     # incidents ---------------------------------------------------------------------------------------------
     def create_incident(self, new: NewIncident) -> Incident:
         """``POST /v1/incidents``, exactly once: Rootly has no idempotency key, so nothing here repeats it. A timeout

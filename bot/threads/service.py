@@ -1,0 +1,210 @@
+"""What alert threads mean: :class:`ThreadStory` tells each alert event once in every thread of the alert;
+:class:`ThreadNotes` turns a person's reply in such a thread into a note on the alert."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.domain import AlertRef
+from bot.domain.timeline import Happening, TimelineEvent
+from bot.render.replies import describe_failure
+from bot.services.alert_actions import ActionResult
+from bot.support import errors
+from bot.threads import render
+from bot.threads.jobs import Coalescer
+from bot.threads.store import SlackNote, Thread, ThreadStore
+
+log = logging.getLogger(__name__)
+
+DONE_REACTION = "white_check_mark"
+
+
+class AlertEventSource(Protocol):
+    """Where an alert's events come from (Rootly alert events, ilert log entries), oldest first."""
+
+    def alert_events(self, ref: AlertRef) -> Sequence[TimelineEvent]: ...
+
+
+class ThreadPoster(Protocol):
+    """Slack, as far as threads need it."""
+
+    def reply(self, channel: str, thread_ts: str, message: dict[str, Any], *, broadcast: bool = False) -> str: ...
+
+    def react(self, channel: str, ts: str, name: str) -> None: ...
+
+
+class NoteTaker(Protocol):
+    """Adding a note as a Slack user (``bot.services.alert_actions.AlertActions.add_note``): the person's backend
+    user by email, or the API key's user with the person's name signed under the text."""
+
+    def add_note(
+        self, target: AlertRef, slack_user_id: str, text: str, user_name: str | None = None
+    ) -> ActionResult: ...
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    coalesce_seconds: float = 2.0
+    broadcast_resolved: bool = False
+    lease_seconds: float = 60.0
+    # Events older than the message (less this much clock skew) are history the message already shows.
+    history_skew: timedelta = timedelta(seconds=5)
+
+
+class ThreadStory:
+    """Posts each event of an alert, once and in order, as a reply in the thread of every message of the alert.
+
+    ``alert_changed`` is what the rest of the bot calls (after any re-render: a click, a webhook, a poll); it
+    returns at once, and a run a moment later reads the alert's events and tells the new ones. What each thread has
+    told is in the database, keyed by event id, and a lease per thread keeps replicas from interleaving replies.
+    """
+
+    def __init__(
+        self, store: ThreadStore, source: AlertEventSource, poster: ThreadPoster, settings: StorySettings
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.poster = poster
+        self.settings = settings
+        self.owner = uuid.uuid4().hex
+        self.coalescer = Coalescer(self._run, delay=settings.coalesce_seconds)
+        self.rootly_reads = 0  # alert event reads, for figures
+
+    def alert_changed(self, ref: AlertRef) -> None:
+        self.coalescer.touch(ref)
+
+    def close(self) -> None:
+        self.coalescer.close()
+
+    def _run(self, key: Hashable) -> bool:
+        assert isinstance(key, AlertRef)
+        return self.tell(key)
+
+    def tell(self, ref: AlertRef) -> bool:
+        """Tell what is new on the alert in each of its threads. False when a thread was busy (try again later)."""
+        threads = self.store.threads_for(ref)
+        if not threads:
+            return True  # no message of this alert: nothing to read
+        self.rootly_reads += 1
+        events = sorted(self.source.alert_events(ref), key=_order)  # stable: the backend's order on ties
+        from_slack = self.store.slack_notes(ref)
+        done = True
+        for thread in threads:
+            key = f"thread:{thread.channel}:{thread.ts}"
+            if not self.store.lease(key, self.owner, self.settings.lease_seconds):
+                done = False  # another replica is telling this thread; run again shortly
+                continue
+            try:
+                self._tell_thread(thread, events, from_slack)
+            finally:
+                self.store.release(key, self.owner)
+        return done
+
+    def _tell_thread(self, thread: Thread, events: Sequence[TimelineEvent], from_slack: list[SlackNote]) -> None:
+        told = self.store.told(thread.channel, thread.ts)
+        since = thread.posted_at - self.settings.history_skew
+        fresh = [
+            e
+            for e in events
+            if e.id not in told and (e.at is None or e.at >= since) and not _made_in_slack(e, from_slack)
+        ]
+        if not fresh:
+            return
+        folded = render.fold_attribution(fresh)
+        absorbed = [e.id for e in fresh if e.id not in {f.id for f in folded}]  # attribution notes merged away
+        for n, (chunk, message) in enumerate(render.story_replies(folded)):
+            ids = [e.id for e in chunk] + (absorbed if n == 0 else [])
+            if not self.store.mark_told(thread.channel, thread.ts, ids):
+                log.info("thread %s/%s: events already told elsewhere", thread.channel, thread.ts)
+                return
+            broadcast = self.settings.broadcast_resolved and any(e.what is Happening.RESOLVED for e in chunk)
+            try:
+                self.poster.reply(thread.channel, thread.ts, message, broadcast=broadcast)
+            except Exception:
+                self.store.unmark_told(thread.channel, thread.ts, ids)  # the next change or poll tries again
+                log.warning("could not tell %d event(s) in %s/%s", len(ids), thread.channel, thread.ts, exc_info=True)
+                return
+
+
+def _order(event: TimelineEvent) -> float:
+    return event.at.timestamp() if event.at else 0.0
+
+
+def _made_in_slack(event: TimelineEvent, notes: list[SlackNote]) -> bool:
+    """A note the bot wrote from a Slack message: already in the thread (or channel), not told again."""
+    if event.what is not Happening.NOTE:
+        return False
+    text = (event.text or "").strip()
+    return any(event.id == n.note_id or (n.details.strip() and n.details.strip() in text) for n in notes)
+
+
+@dataclass(frozen=True)
+class NoteOutcome:
+    added: bool
+    message: str  # what to tell the person (the shortcut answers with it)
+    ref: AlertRef | None = None
+
+
+class ThreadNotes:
+    """Slack messages in an alert's thread → notes on the alert, each message at most once."""
+
+    def __init__(self, store: ThreadStore, notes: NoteTaker, poster: ThreadPoster) -> None:
+        self.store = store
+        self.notes = notes
+        self.poster = poster
+
+    def enable(self, channel: str, user_id: str) -> bool:
+        return self.store.enable(channel, user_id)
+
+    def disable(self, channel: str) -> bool:
+        return self.store.disable(channel)
+
+    def enabled(self, channel: str) -> bool:
+        return self.store.enabled(channel)
+
+    def from_reply(self, channel: str, thread_ts: str, ts: str, user: str, text: str) -> NoteOutcome | None:
+        """A reply in a thread: a note when the channel opted in and the thread is an alert's; None otherwise."""
+        if not self.store.enabled(channel) or self.store.alert_of_message(channel, thread_ts) is None:
+            return None
+        outcome = self.add(channel, thread_ts, ts, user, text)
+        if not outcome.added and outcome.ref is not None:
+            self._say(channel, thread_ts, render.note_failed(outcome.message))
+        return outcome
+
+    def add(
+        self, channel: str, thread_ts: str, ts: str, user: str, text: str, user_name: str | None = None
+    ) -> NoteOutcome:
+        """Add the message as a note on the alert whose thread it is in (replies and the shortcut)."""
+        ref = self.store.alert_of_message(channel, thread_ts)
+        if ref is None:
+            return NoteOutcome(False, "This message is not in the thread of an alert the bot posted.")
+        if not self.store.claim_note(channel, ts, ref, text):
+            return NoteOutcome(False, "This message is already a note on the alert.", None)
+        try:
+            result = self.notes.add_note(ref, user, text, user_name)
+        except Exception as exc:
+            self.store.release_note(channel, ts)
+            if not isinstance(exc, errors.BackendError):
+                log.warning("note from %s/%s failed", channel, ts, exc_info=True)
+            return NoteOutcome(False, describe_failure(exc, ref.id), ref)
+        note_id = result.note.id if result.note is not None else ""
+        self.store.note_added(channel, ts, note_id, text)
+        try:
+            self.poster.react(channel, ts, DONE_REACTION)
+        except Exception:
+            log.info("could not react to %s/%s", channel, ts, exc_info=True)
+        said = f"Added to {result.alert.label} as a note."
+        if result.warnings:
+            said += " " + " ".join(result.warnings)
+        return NoteOutcome(True, said, ref)
+
+    def _say(self, channel: str, thread_ts: str, message: dict[str, Any]) -> None:
+        try:
+            self.poster.reply(channel, thread_ts, message)
+        except Exception:
+            log.warning("could not reply in %s/%s", channel, thread_ts, exc_info=True)
