@@ -61,8 +61,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.", "INFO"),
     Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
     Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
-    Variable("DIGEST_RESYNC_SECONDS", "How often each replica re-reads digest subscriptions and expired claims.", "30"),
-    Variable("DIGEST_CLAIM_SECONDS", "How long a replica's claim on a digest lasts before another may post it.", "120"),
+    Variable("DIGEST_RESYNC_SECONDS", "How often each replica re-reads the digest subscriptions.", "30"),
+    Variable(
+        "DIGEST_CLAIM_SECONDS",
+        "Lease on a digest slot, renewed by its poster every third of it; expired claims are swept every half of it, "
+        "so a dead replica's slot is taken over within 1.5× this.",
+        "20",
+    ),
     Variable("DIGEST_MIN_INTERVAL_SECONDS", "Shortest `every` digest interval; lower it only in tests.", "60"),
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
@@ -109,7 +114,7 @@ class Settings:
     log_format: str = "text"
     default_timezone: str = "UTC"
     digest_resync_seconds: float = 30.0
-    digest_claim_seconds: float = 120.0
+    digest_claim_seconds: float = 20.0
     digest_min_interval_seconds: float = 60.0
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0

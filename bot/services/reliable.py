@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from bot import errors
 from bot.backends import Backends
 from bot.domain import AlertRef, Backend
+from bot.leases import LeaseKeeper
 from bot.refs import ParsedRef
 from bot.services.alert_actions import ActionResult, AlertActions, Target, Verb
 from bot.store.outbox import OutboxItem, OutboxStore
@@ -197,7 +198,9 @@ class OutboxDelivery:
     def _deliver(self, item: OutboxItem) -> Outcome:
         # The lease is renewed while the backend is being called, so it can be short: a replica killed mid-attempt
         # holds its item for at most ``lease_seconds``, and a slow attempt is never taken over while it runs.
-        keeper = LeaseKeeper(self.store, item, self.lease_seconds)
+        keeper = LeaseKeeper(
+            partial(self.store.renew, item.id), item.lease_until, self.lease_seconds, f"outbox item {item.id}"
+        )
         try:
             result, failure = self._attempt(item)
         finally:
@@ -280,35 +283,3 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-class LeaseKeeper:
-    """Renews an item's lease every third of its length until stopped; ``stop()`` gives the lease now held."""
-
-    def __init__(self, store: OutboxStore, item: OutboxItem, seconds: float) -> None:
-        self.store = store
-        self.item_id = item.id
-        self.seconds = seconds
-        self.until = item.lease_until
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"outbox-lease-{item.id}", daemon=True)
-        if self.until is not None:
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.seconds / 3):
-            try:
-                renewed = self.store.renew(self.item_id, self.until, self.seconds) if self.until else None
-            except Exception:
-                log.warning("could not renew the lease on outbox item %s", self.item_id, exc_info=True)
-                continue
-            if renewed is None:
-                log.warning("lost the lease on outbox item %s", self.item_id)
-                return
-            self.until = renewed
-
-    def stop(self) -> datetime | None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        return self.until

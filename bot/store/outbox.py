@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, insert, not_, or_, select, true, update
 
 from bot.store.db import Database
+from bot.store.leases import LeaseTable
 from bot.store.schema import outbox
 
 PENDING, LEASED, DELIVERED, FAILED = "pending", "leased", "delivered", "failed"
@@ -66,6 +67,7 @@ def _not_going_to(backends: Collection[str]) -> ColumnElement[bool]:
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
+        self.leases = LeaseTable(self.engine, outbox, outbox.c.lease_until, held=[outbox.c.status == LEASED])
 
     def enqueue(self, kind: str, target: str, payload: dict[str, Any], *, check_first: bool) -> int:
         now = _now()
@@ -175,12 +177,7 @@ class OutboxStore:
 
     def renew(self, item_id: int, held: datetime, seconds: float) -> datetime | None:
         """Extend a lease still held (``held`` is its current end); the new end, or None when it was lost."""
-        until = _now() + timedelta(seconds=seconds)
-        with self.engine.begin() as conn:
-            renewed = conn.execute(
-                update(outbox).where(outbox.c.id == item_id, *_holding(held)).values(lease_until=until)
-            ).rowcount
-        return until if renewed else None
+        return self.leases.renew(item_id, held, seconds)
 
     def expedite(self) -> int:
         """Make every waiting item due now: one landed, so the backend is back and backoff only delays the rest."""
