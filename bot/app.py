@@ -238,7 +238,9 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         ),
         incidents=declarations,
         reliable=ReliableActions(alert_actions, outbox_store),
-        outbox=OutboxDelivery(outbox_store, outbox_actions, registry, OutboxNotifier(client)),
+        outbox=OutboxDelivery(
+            outbox_store, outbox_actions, registry, OutboxNotifier(client), workers=settings.outbox_workers
+        ),
         policy=policy,
         health=health,
         outbox_store=outbox_store,

@@ -72,6 +72,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
     Variable("OUTBOX_SECONDS", "How often queued notes and actions are retried while Rootly or ilert is down.", "5"),
+    Variable(
+        "OUTBOX_WORKERS",
+        "Queued actions delivered in parallel per replica (one at a time per alert, paced by the API's rate limit).",
+        "8",
+    ),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
     Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
@@ -119,6 +124,7 @@ class Settings:
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0
     outbox_seconds: float = 5.0
+    outbox_workers: int = 8
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0
@@ -212,6 +218,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
+    outbox_workers = number("OUTBOX_WORKERS", int, 1, 64)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
     from bot.services.policy import parse_grantees  # the policy's own parser: one definition of an entry
 
@@ -263,6 +270,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         attribution_notes=notes in _TRUE,
         feed_poll_seconds=poll,
         outbox_seconds=outbox_every,
+        outbox_workers=outbox_workers,
         worker_threads=workers,
         rootly_timeout=timeout,
         rate_limit_budget=budget,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, not_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, insert, not_, or_, select, true, update
 
 from bot.store.db import Database
 from bot.store.leases import LeaseTable
@@ -51,6 +51,15 @@ def backend_of(target: str) -> str:
     if head == "ref":
         head = rest.partition(":")[0]
     return head or "any"
+
+
+def _first_of_its_alert() -> ColumnElement[bool]:
+    """No older item for the same alert is still waiting or in flight: one alert's items go one at a time, in the
+    order they were queued (an acknowledgement before the resolution that followed it), whatever the parallelism."""
+    earlier = outbox.alias("earlier")
+    return ~exists().where(
+        earlier.c.target == outbox.c.target, earlier.c.id < outbox.c.id, earlier.c.status.in_((PENDING, LEASED))
+    )
 
 
 def _not_going_to(backends: Collection[str]) -> ColumnElement[bool]:
@@ -93,6 +102,7 @@ class OutboxStore:
             and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
             and_(outbox.c.status == LEASED, outbox.c.lease_until < now),
         )
+        due = and_(due, _first_of_its_alert())
         with self.engine.connect() as conn:
             ids = [row.id for row in conn.execute(select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit))]
         leased: list[OutboxItem] = []
@@ -102,11 +112,16 @@ class OutboxStore:
                 leased.append(item)
         return leased
 
-    def lease_next(self, *, lease_seconds: float = 120.0, skip: Collection[str] = ()) -> OutboxItem | None:
+    def lease_next(
+        self, *, lease_seconds: float = 120.0, skip: Collection[str] = (), candidates: int = 5
+    ) -> OutboxItem | None:
         """The next due item (oldest due first), leased to this caller alone; None when nothing is due.
 
         Leasing one item at a time, just before it is attempted, keeps every lease far longer than one attempt, so
-        a slow backend cannot let a lease run out while the item still waits in this caller's batch.
+        a slow backend cannot let a lease run out while the item still waits in this caller's batch. Only the first
+        waiting item of each alert is due (:func:`_first_of_its_alert`), checked again in the leasing UPDATE, so
+        parallel deliverers never hold two items of one alert. ``candidates``: how many due items to try in turn
+        when others are leasing at the same time (about the number of parallel deliverers).
         """
         now = _now()
         due = and_(
@@ -115,8 +130,9 @@ class OutboxStore:
                 and_(outbox.c.status == LEASED, outbox.c.lease_until < now),
             ),
             _not_going_to(skip),
+            _first_of_its_alert(),
         )
-        query = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(5)
+        query = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(candidates)
         with self.engine.connect() as conn:
             ids = [row.id for row in conn.execute(query)]
         for item_id in ids:
