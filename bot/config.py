@@ -67,8 +67,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.", "INFO"),
     Variable("LOG_FORMAT", "text (for people) or json (for log shippers).", "text"),
     Variable("DEFAULT_TIMEZONE", "Time zone of digests when none is given.", "UTC"),
-    Variable("DIGEST_RESYNC_SECONDS", "How often each replica re-reads digest subscriptions and expired claims.", "30"),
-    Variable("DIGEST_CLAIM_SECONDS", "How long a replica's claim on a digest lasts before another may post it.", "120"),
+    Variable("DIGEST_RESYNC_SECONDS", "How often each replica re-reads the digest subscriptions.", "30"),
+    Variable(
+        "DIGEST_CLAIM_SECONDS",
+        "Lease on a digest slot, renewed by its poster every third of it; expired claims are swept every half of it, "
+        "so a dead replica's slot is taken over within 1.5× this.",
+        "20",
+    ),
     Variable("DIGEST_MIN_INTERVAL_SECONDS", "Shortest `every` digest interval; lower it only in tests.", "60"),
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
@@ -83,6 +88,11 @@ VARIABLES: tuple[Variable, ...] = (
         "false",
     ),
     Variable("OUTBOX_SECONDS", "How often queued notes and actions are retried while Rootly or ilert is down.", "5"),
+    Variable(
+        "OUTBOX_WORKERS",
+        "Queued actions delivered in parallel per replica (one at a time per alert, paced by the API's rate limit).",
+        "8",
+    ),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
     Variable("RATE_LIMIT_BUDGET", "Seconds one action may wait on Rootly's rate limit before it is reported.", "20"),
@@ -141,13 +151,14 @@ class Settings:
     log_format: str = "text"
     default_timezone: str = "UTC"
     digest_resync_seconds: float = 30.0
-    digest_claim_seconds: float = 120.0
+    digest_claim_seconds: float = 20.0
     digest_min_interval_seconds: float = 60.0
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0
     thread_coalesce_seconds: float = 2.0
     thread_broadcast_resolved: bool = False
     outbox_seconds: float = 5.0
+    outbox_workers: int = 8
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0
@@ -249,6 +260,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
     outbox_every = number("OUTBOX_SECONDS", float, 1, 3600)
     thread_coalesce = number("THREAD_COALESCE_SECONDS", float, 0, 60)
+    outbox_workers = number("OUTBOX_WORKERS", int, 1, 64)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
     oncall_poll = number("ONCALL_POLL_SECONDS", float, 0, 86400)
     oncall_cache = number("ONCALL_CACHE_SECONDS", float, 0, 3600)
@@ -309,6 +321,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         thread_coalesce_seconds=thread_coalesce,
         thread_broadcast_resolved=broadcast in _TRUE,
         outbox_seconds=outbox_every,
+        outbox_workers=outbox_workers,
         worker_threads=workers,
         rootly_timeout=timeout,
         rate_limit_budget=budget,

@@ -5,6 +5,8 @@ strings), all correctly signed so they reach the code behind the signature check
 Every case must get an answer below 500, no listener may fail (nothing logged at ERROR), nothing the bot then sends
 may break Rootly's contract or Slack's limits, and a person who typed or clicked something gets a clear answer.
 ``GUARANTEE_FUZZ_EXAMPLES`` sets the examples per surface (default 100); the runs are derandomized, so CI is stable.
+The long run (10,000 a surface, about an hour on 2 cores) is ``GUARANTEE_FUZZ_EXAMPLES=10000 .venv/bin/python -m
+pytest tests/test_guarantee_fuzz.py -o timeout=0 -p no:randomly -s`` (see bench/README.md, *Fuzzing at size*).
 """
 
 from __future__ import annotations
@@ -241,6 +243,28 @@ def test_view_submissions(fuzz: Fuzz, callback: str, metadata: str, typed: str) 
 def test_interaction_payloads_of_the_wrong_shape(fuzz: Fuzz, kind: str, payload: dict[str, Any]) -> None:
     fuzz.count("payloads")
     resp = fuzz.bot.sender.interactive({"type": kind, "team": {"id": "T111"}, **payload})
+    assert resp.status_code < 500, resp.text
+
+
+@FUZZ
+@given(
+    event=st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("app_home_opened"), "user": st.one_of(st.just("U111"), text), "tab": st.just("home")},
+            optional={"channel": text, "event_ts": text, "view": json_values},
+        ),
+        st.dictionaries(st.sampled_from(["type", "user", "tab", "channel", "text", "ts"]), json_values, max_size=5),
+    ),
+    envelope=st.dictionaries(st.sampled_from(["team_id", "api_app_id", "event_id", "event_time"]), json_values),
+)
+def test_events_api_callbacks(fuzz: Fuzz, event: dict[str, Any], envelope: dict[str, Any]) -> None:
+    """Events API deliveries (``event_callback``): the one the bot subscribes to (``app_home_opened``) with
+    fuzzed fields, and events of any shape."""
+    fuzz.count("events")
+    body = {"token": "x", "team_id": "T111", "api_app_id": "A111", **envelope, "type": "event_callback"}
+    body["event"] = event
+    body.setdefault("event_id", f"Ev{abs(hash(json.dumps(event, sort_keys=True, default=str))) % 10**10}")
+    resp = fuzz.bot.sender.post(json.dumps(body).encode(), "application/json")
     assert resp.status_code < 500, resp.text
 
 

@@ -304,7 +304,7 @@ def test_digest_outcomes_are_counted_per_slot_and_per_take_over() -> None:
         sample("rootly_bot_digests_total", {"outcome": "posted"}),
     )
     jobs._run(1)
-    jobs.resync()
+    jobs.recover()  # the claim sweep
     assert sample("rootly_bot_digests_total", {"outcome": "skipped"}) == skipped + 1
     assert sample("rootly_bot_digests_total", {"outcome": "posted"}) == posted + 1
 

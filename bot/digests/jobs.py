@@ -3,7 +3,8 @@
 Each job uses the subscription's own trigger (cron or interval, in its time zone), coalesces missed runs into one
 and has a misfire grace time of half its period (at most 15 minutes), so a restart or a paused process never fires
 a burst of stale digests. Jobs are rebuilt when a subscription changes here, and by a periodic resync on every
-replica (another replica may have changed them); the same resync sweeps expired claims (see ``Digests.recover``).
+replica (another replica may have changed them); a second job sweeps expired claims every half lease (see
+``Digests.recover``).
 On (re)start, a slot that fell due within the grace time and after the subscription was made is run at once;
 the claim makes that harmless when another replica already posted it.
 """
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "digest:"
 RESYNC_JOB = "digest-resync"
+RECOVER_JOB = "digest-recover"
 
 
 class DigestJobs:
@@ -49,16 +51,34 @@ class DigestJobs:
             max_instances=1,
             misfire_grace_time=max(1, math.ceil(self.resync_seconds)),
         )
+        # Expired claims are swept every half lease (one cheap indexed query), so a replica's death delays its slot
+        # by at most a lease and a half, whatever the resync interval.
+        sweep = min(self.resync_seconds, self.digests.settings.claim_seconds / 2)
+        self.scheduler.add_job(
+            self.recover,
+            IntervalTrigger(seconds=sweep),
+            id=RECOVER_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, math.ceil(sweep)),
+        )
 
     def resync(self) -> None:
-        """Rebuild the jobs if any replica changed the subscriptions, then sweep expired claims."""
+        """Rebuild the jobs if any replica changed the subscriptions."""
         try:
             if self.digests.store.fingerprint() != self._fingerprint:
                 self.sync()
+        except Exception:
+            log.exception("digest resync failed; retrying in %ss", self.resync_seconds)
+
+    def recover(self) -> None:
+        """Sweep expired claims: take over those still worth posting, mark the rest lost."""
+        try:
             for outcome in self.digests.recover():
                 metrics.digest(outcome.value)  # rootly_bot_digests_total: take-overs count too
         except Exception:
-            log.exception("digest resync failed; retrying in %ss", self.resync_seconds)
+            log.exception("digest claim sweep failed; retrying at the next sweep")
 
     def sync(self) -> None:
         with self._lock:

@@ -5,12 +5,15 @@ due, within a grace time), and inserts a claim row keyed by (subscription, slot)
 database's unique key lets exactly one replica through. That replica reads the open alerts (pages of 100, nothing
 per alert), renders, renews its claim, posts once, and records the message.
 
-A replica that dies after claiming leaves a claim that expires (``DIGEST_CLAIM_SECONDS``). Every replica's
-periodic sweep (:meth:`Digests.recover`) takes an expired claim over, atomically, while the digest is still worth
+A claim is a lease (``DIGEST_CLAIM_SECONDS``, 20 s by default) that the claimant renews every third of its length
+while it works on the slot (:class:`bot.support.leases.LeaseKeeper`), so a replica that dies after claiming leaves a
+claim that expires within one lease length. Every replica's frequent sweep (:meth:`Digests.recover`, every half lease)
+takes an expired claim over, atomically, while the digest is still worth
 posting (before the next slot and within :data:`MAX_LATE`): it first looks in the channel for a message carrying the
 slot in its metadata (the dead replica may have posted and died before recording it), and posts only if there is
 none. A claim that expires too late is marked ``lost`` and logged with who held it: a stale digest right before the
-next one would be noise, and the log keeps the loss from being silent.
+next one would be noise, and the log keeps the loss from being silent. A holder that finds its slot no longer
+worth posting (too late, or a failure on its last attempt) marks it lost at once instead of leaving it to a sweep.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bot.domain import AlertFilters, SubscriptionLine
 from bot.render.ids import DEFAULT_COMMAND
 from bot.services.open_alerts import OpenAlerts
 from bot.support import errors
+from bot.support.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class Outcome(StrEnum):
     GONE = "gone"  # the subscription was removed
     FAILED = "failed"
     RELEASED = "released"  # a transient failure: the claim was given back for the sweep to retry
+    LOST = "lost"  # no longer worth posting (too late, or out of attempts): marked lost and logged
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class DigestRequest:
 class DigestSettings:
     default_timezone: str = "UTC"
     min_interval: float = 60.0
-    claim_seconds: float = 120.0
+    claim_seconds: float = 20.0
     more_url: str | None = None
     backend_label: bool = False
     can_declare: bool = False
@@ -254,6 +259,24 @@ class Digests:
         return self._deliver(sub, run)
 
     def _deliver(self, sub: DigestSubscription, run: DigestRun) -> Outcome:
+        # The claim is a lease renewed while this replica works on the slot: short, so a replica that dies frees
+        # the slot within ``claim_seconds``, yet a slow read of the alerts never lets a live claim expire.
+        keeper = LeaseKeeper(
+            lambda held, seconds: self.store.renew_lease(run.id, held, seconds, self.clock()),
+            run.expires_at,
+            self.settings.claim_seconds,
+            f"digest #{sub.id} slot {run.slot_key}",
+        )
+        try:
+            outcome, release = self._work(sub, run, keeper)
+        finally:
+            keeper.stop()
+        if release is not None:  # after the keeper stopped: releasing ends the lease it would renew
+            return self._release(sub, run, release)
+        return outcome
+
+    def _work(self, sub: DigestSubscription, run: DigestRun, keeper: LeaseKeeper) -> tuple[Outcome, str | None]:
+        """The outcome, or (RELEASED, why) when a transient failure should give the claim back."""
         payload = slot_payload(sub.id, run.slot_key)
         if run.attempts > 1:
             since = run.claimed_at - timedelta(minutes=1)
@@ -261,19 +284,22 @@ class Digests:
             if found:
                 self.store.finish(run.id, self.owner, RunStatus.POSTED, self.clock(), ts=found, detail="found posted")
                 log.info("digest #%d slot %s was already posted (%s); recorded it", sub.id, run.slot_key, found)
-                return Outcome.FOUND
+                return Outcome.FOUND, None
         previous = self.store.last_delivered(sub.id)
         since = previous.slot_at if previous else sub.created_at
         try:
             message = self.render(sub.filters, empty=sub.empty, since=since, subscription=sub)
         except errors.BackendError as exc:
-            return self._release(sub, run, f"reading alerts failed: {exc.message}")
+            return Outcome.RELEASED, f"reading alerts failed: {exc.message}"
         if message is None:
             self.store.finish(run.id, self.owner, RunStatus.SKIPPED, self.clock(), detail="nothing open")
-            return Outcome.SKIPPED
-        if not self.store.renew(run.id, self.owner, self.settings.claim_seconds, self.clock()):
+            return Outcome.SKIPPED, None
+        stale = self._stale(run, sub, self.clock())
+        if stale:
+            return self._lose(sub, run, f"not posted: {stale}"), None
+        if not keeper.confirm():
             log.warning("digest #%d slot %s: our claim expired and was taken over; not posting", sub.id, run.slot_key)
-            return Outcome.TAKEN
+            return Outcome.TAKEN, None
         try:
             ts = self.poster.post(sub.channel, message, {"event_type": EVENT_TYPE, "event_payload": payload})
         except PostRefused as exc:
@@ -281,17 +307,27 @@ class Digests:
             log.warning(
                 "digest #%d slot %s not posted to %s: Slack refused (%s)", sub.id, run.slot_key, sub.channel, exc.code
             )
-            return Outcome.FAILED
+            return Outcome.FAILED, None
         except Exception as exc:
-            return self._release(sub, run, f"posting failed: {type(exc).__name__}: {str(exc)[:200]}")
+            return Outcome.RELEASED, f"posting failed: {type(exc).__name__}: {str(exc)[:200]}"
         self.store.finish(run.id, self.owner, RunStatus.POSTED, self.clock(), ts=ts)
         log.info("digest #%d slot %s posted to %s (%s)", sub.id, run.slot_key, sub.channel, ts)
-        return Outcome.POSTED
+        return Outcome.POSTED, None
 
     def _release(self, sub: DigestSubscription, run: DigestRun, why: str) -> Outcome:
+        # A slot that no retry could still post is given up now, not left for a sweep to find later.
+        last_try = f"gave up after {run.attempts} attempts" if run.attempts >= MAX_ATTEMPTS else ""
+        hopeless = last_try or self._stale(run, sub, self.clock())
+        if hopeless:
+            return self._lose(sub, run, f"{why}; {hopeless}")
         self.store.release(run.id, self.owner, why, self.clock())
         log.warning("digest #%d slot %s: %s; the sweep will retry", sub.id, run.slot_key, why)
         return Outcome.RELEASED
+
+    def _lose(self, sub: DigestSubscription, run: DigestRun, detail: str) -> Outcome:
+        if self.store.finish(run.id, self.owner, RunStatus.LOST, self.clock(), detail=detail):
+            log.warning("digest #%d slot %s lost: %s", sub.id, run.slot_key, detail)
+        return Outcome.LOST
 
     def recover(self) -> list[Outcome]:
         """Take over expired claims that are still worth posting; mark the rest lost, saying so in the log."""
@@ -324,6 +360,10 @@ class Digests:
             return "the digest was removed"
         if run.attempts >= MAX_ATTEMPTS:
             return f"gave up after {run.attempts} attempts ({run.detail or 'no detail'})"
+        return self._stale(run, sub, now)
+
+    def _stale(self, run: DigestRun, sub: DigestSubscription, now: datetime) -> str:
+        """Why the slot is no longer worth posting at ``now`` ("" while it still is)."""
         if now - run.slot_at > MAX_LATE:
             return f"more than {int(MAX_LATE.total_seconds() // 60)} minutes late"
         following = sub.schedule.next_slot(run.slot_at + timedelta(seconds=1))

@@ -20,6 +20,7 @@ from bot.digests.schedule import Kind, Schedule
 from bot.domain import AlertFilters
 from bot.store.alerts import filters_from_json, filters_to_json
 from bot.store.db import Database
+from bot.store.leases import LeaseTable
 from bot.store.schema import digest_runs, digest_subscriptions
 
 
@@ -102,6 +103,10 @@ def _run(row: Row) -> DigestRun:
 class DigestStore:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
+        # A claim is a lease on its run row, renewed while the slot is worked on (see bot/support/leases.py).
+        self.leases = LeaseTable(
+            self.engine, digest_runs, digest_runs.c.expires_at, held=[digest_runs.c.status == RunStatus.CLAIMED.value]
+        )
 
     # subscriptions ------------------------------------------------------------------------------------------------
     def add(
@@ -209,6 +214,10 @@ class DigestStore:
             digest_runs.c.owner == owner,
             digest_runs.c.status == RunStatus.CLAIMED.value,
         )
+
+    def renew_lease(self, run_id: int, held_until: datetime, ttl: float, now: datetime) -> datetime | None:
+        """Extend a claim still held (``held_until`` is its current end); the new end, or None when it was lost."""
+        return self.leases.renew(run_id, utc(held_until), ttl, utc(now))
 
     def renew(self, run_id: int, owner: str, ttl: float, now: datetime) -> bool:
         """Extend our claim before posting; False when it expired and another replica took it over."""

@@ -222,5 +222,13 @@ def unexpected(reference: str, *, typed: str | None = None) -> Message:
     )
 
 
+def database_down(reference: str, *, typed: str | None = None) -> Message:
+    return problem(
+        f"The bot could not reach its database just now, so this was not recorded (reference {code(reference)}). "
+        "Try again in a moment.",
+        typed=typed,
+    )
+
+
 def working(text: str) -> Message:
     return {"text": f"⏳ {text}"}

@@ -13,9 +13,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 
 from bot.backends import Backends
@@ -25,6 +27,7 @@ from bot.domain.results import ActionResult, Queued, Verb
 from bot.services.alert_actions import AlertActions, Target
 from bot.store.outbox import OutboxItem, OutboxStore
 from bot.support import errors
+from bot.support.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,22 @@ class OutboxKind(Protocol):
     def notify(self, payload: dict[str, Any], result: Any, error: str | None) -> None: ...
 
 
+@dataclass
+class _Pass:
+    """What the parallel deliverers of one pass share."""
+
+    deadline: float
+    landed: int = 0
+    expedited: bool = False
+    in_flight: int = 0
+    down: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    finished: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.finished = threading.Condition(self.lock)
+
+
 class Outcome(StrEnum):
     LANDED = "landed"
     LATER = "later"  # a transient failure: tried again with backoff
@@ -145,10 +164,14 @@ class OutboxDelivery:
     ``actions`` must not claim against double clicks: an item is the continuation of a click that already holds
     that claim, and claiming again would take the item for a second click and drop it.
 
-    One pass leases and attempts one item at a time. The first transient failure of a backend stops the pass from
-    trying that backend's other items (one probe per pass during an outage, not a burst), and the first item that
-    lands makes every waiting item due at once, so a recovered backend gets its backlog within one pass instead of
-    after each item's own backoff.
+    A pass first sends one item alone (a probe); once it lands, up to ``workers`` deliverers run in parallel, each
+    leasing and attempting one item at a time, so a
+    backlog drains at the pace the API allows (the backend's session paces requests by its ``X-RateLimit-*``
+    headers, see :mod:`bot.support.rate_pacing`) rather than one round trip at a time. The store leases only the first
+    waiting item of each alert, so one alert's items go one at a time and in the order they were queued. The
+    first transient failure of a backend stops the pass from trying that backend's other items (one probe per
+    pass during an outage, not a burst), and the first item that lands makes every waiting item due at once, so a
+    recovered backend gets its backlog within one pass instead of after each item's own backoff.
     """
 
     def __init__(
@@ -162,6 +185,7 @@ class OutboxDelivery:
         max_delay: float = 300.0,
         pass_budget: float = 30.0,
         lease_seconds: float = 15.0,
+        workers: int = 1,
     ) -> None:
         self.store = store
         self.actions = actions
@@ -173,31 +197,69 @@ class OutboxDelivery:
         self.lease_seconds = lease_seconds
         # Outbox kinds of other features (incidents): kind → how to attempt an item and tell the person.
         self.kinds: dict[str, OutboxKind] = {}
+        self.workers = max(1, workers)
 
     def deliver_due(self) -> int:
         """One pass over what is due; returns how many items landed."""
-        landed = 0
-        expedited = False
-        down: set[str] = set()
-        deadline = time.monotonic() + self.pass_budget
-        while time.monotonic() < deadline:
-            item = self.store.lease_next(lease_seconds=self.lease_seconds, skip=down)
-            if item is None:
-                break
+        run = _Pass(time.monotonic() + self.pass_budget)
+        first = self._lease(run)
+        if first is None:
+            return 0  # the common case: one query, no threads
+        # The first item goes alone, as a probe: only once it has landed is the backend known to be up and the
+        # rest sent in parallel; during an outage a pass costs one attempt per backend, not one per deliverer.
+        self._step(run, first)
+        if self.workers == 1 or not run.landed:
+            self._drain(run)
+            return run.landed
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="outbox") as pool:
+            for drain in [pool.submit(self._drain, run) for _ in range(self.workers)]:
+                drain.result()
+        return run.landed
+
+    def _lease(self, run: _Pass) -> OutboxItem | None:
+        with run.lock:
+            skip = set(run.down)
+        return self.store.lease_next(lease_seconds=self.lease_seconds, skip=skip, candidates=self.workers + 4)
+
+    def _drain(self, run: _Pass) -> None:
+        """Deliver items until nothing is due (and nothing in flight could make more due) or the budget is spent."""
+        while time.monotonic() < run.deadline:
+            item = self._lease(run)
+            if item is not None:
+                self._step(run, item)
+                continue
+            with run.lock:
+                # An item in flight, once finished, makes its alert's next item due (or expedites the rest):
+                # wait for that instead of leaving the pass to fewer deliverers.
+                if run.in_flight == 0:
+                    return
+                run.finished.wait(timeout=1.0)
+
+    def _step(self, run: _Pass, item: OutboxItem) -> None:
+        with run.lock:
+            run.in_flight += 1
+        try:
             outcome = self._deliver(item)
+        finally:
+            with run.lock:
+                run.in_flight -= 1
+                run.finished.notify_all()
+        expedite = False
+        with run.lock:
             if outcome is Outcome.LANDED:
-                landed += 1
-                if not expedited:
-                    expedited = True
-                    self.store.expedite()
+                run.landed += 1
+                expedite, run.expedited = not run.expedited, True
             elif outcome is Outcome.LATER:
-                down.add(item.backend)
-        return landed
+                run.down.add(item.backend)
+        if expedite:
+            self.store.expedite()
 
     def _deliver(self, item: OutboxItem) -> Outcome:
         # The lease is renewed while the backend is being called, so it can be short: a replica killed mid-attempt
         # holds its item for at most ``lease_seconds``, and a slow attempt is never taken over while it runs.
-        keeper = LeaseKeeper(self.store, item, self.lease_seconds)
+        keeper = LeaseKeeper(
+            partial(self.store.renew, item.id), item.lease_until, self.lease_seconds, f"outbox item {item.id}"
+        )
         try:
             result, failure = self._attempt(item)
         finally:
@@ -283,35 +345,3 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-class LeaseKeeper:
-    """Renews an item's lease every third of its length until stopped; ``stop()`` gives the lease now held."""
-
-    def __init__(self, store: OutboxStore, item: OutboxItem, seconds: float) -> None:
-        self.store = store
-        self.item_id = item.id
-        self.seconds = seconds
-        self.until = item.lease_until
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"outbox-lease-{item.id}", daemon=True)
-        if self.until is not None:
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.seconds / 3):
-            try:
-                renewed = self.store.renew(self.item_id, self.until, self.seconds) if self.until else None
-            except Exception:
-                log.warning("could not renew the lease on outbox item %s", self.item_id, exc_info=True)
-                continue
-            if renewed is None:
-                log.warning("lost the lease on outbox item %s", self.item_id)
-                return
-            self.until = renewed
-
-    def stop(self) -> datetime | None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        return self.until

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bot.store.migrations import migrate
+from bot.store.reconnect import CONNECT_TIMEOUT, retry_connections
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,13 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, future=True)
+        # pool_pre_ping replaces connections a database restart killed; a refused connect is retried briefly.
+        connect_args = {} if self.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT}
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            retry_connections(self.engine)
 
     def create_schema(self) -> None:
         """Bring the schema up to date through the versioned migrations (``bot/store/migrations.py``)."""

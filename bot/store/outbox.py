@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, not_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, insert, not_, or_, select, true, update
 
 from bot.store.db import Database
+from bot.store.leases import LeaseTable
 from bot.store.schema import outbox
 
 PENDING, LEASED, DELIVERED, FAILED = "pending", "leased", "delivered", "failed"
@@ -52,6 +53,15 @@ def backend_of(target: str) -> str:
     return head or "any"
 
 
+def _first_of_its_alert() -> ColumnElement[bool]:
+    """No older item for the same alert is still waiting or in flight: one alert's items go one at a time, in the
+    order they were queued (an acknowledgement before the resolution that followed it), whatever the parallelism."""
+    earlier = outbox.alias("earlier")
+    return ~exists().where(
+        earlier.c.target == outbox.c.target, earlier.c.id < outbox.c.id, earlier.c.status.in_((PENDING, LEASED))
+    )
+
+
 def _not_going_to(backends: Collection[str]) -> ColumnElement[bool]:
     """Items for none of ``backends`` (a backend that just failed is not tried again in the same pass)."""
     clauses: list[ColumnElement[bool]] = []
@@ -66,6 +76,7 @@ def _not_going_to(backends: Collection[str]) -> ColumnElement[bool]:
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
+        self.leases = LeaseTable(self.engine, outbox, outbox.c.lease_until, held=[outbox.c.status == LEASED])
 
     def enqueue(self, kind: str, target: str, payload: dict[str, Any], *, check_first: bool) -> int:
         now = _now()
@@ -91,6 +102,7 @@ class OutboxStore:
             and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
             and_(outbox.c.status == LEASED, outbox.c.lease_until < now),
         )
+        due = and_(due, _first_of_its_alert())
         with self.engine.connect() as conn:
             ids = [row.id for row in conn.execute(select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit))]
         leased: list[OutboxItem] = []
@@ -100,11 +112,16 @@ class OutboxStore:
                 leased.append(item)
         return leased
 
-    def lease_next(self, *, lease_seconds: float = 120.0, skip: Collection[str] = ()) -> OutboxItem | None:
+    def lease_next(
+        self, *, lease_seconds: float = 120.0, skip: Collection[str] = (), candidates: int = 5
+    ) -> OutboxItem | None:
         """The next due item (oldest due first), leased to this caller alone; None when nothing is due.
 
         Leasing one item at a time, just before it is attempted, keeps every lease far longer than one attempt, so
-        a slow backend cannot let a lease run out while the item still waits in this caller's batch.
+        a slow backend cannot let a lease run out while the item still waits in this caller's batch. Only the first
+        waiting item of each alert is due (:func:`_first_of_its_alert`), checked again in the leasing UPDATE, so
+        parallel deliverers never hold two items of one alert. ``candidates``: how many due items to try in turn
+        when others are leasing at the same time (about the number of parallel deliverers).
         """
         now = _now()
         due = and_(
@@ -113,8 +130,9 @@ class OutboxStore:
                 and_(outbox.c.status == LEASED, outbox.c.lease_until < now),
             ),
             _not_going_to(skip),
+            _first_of_its_alert(),
         )
-        query = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(5)
+        query = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(candidates)
         with self.engine.connect() as conn:
             ids = [row.id for row in conn.execute(query)]
         for item_id in ids:
@@ -175,12 +193,7 @@ class OutboxStore:
 
     def renew(self, item_id: int, held: datetime, seconds: float) -> datetime | None:
         """Extend a lease still held (``held`` is its current end); the new end, or None when it was lost."""
-        until = _now() + timedelta(seconds=seconds)
-        with self.engine.begin() as conn:
-            renewed = conn.execute(
-                update(outbox).where(outbox.c.id == item_id, *_holding(held)).values(lease_until=until)
-            ).rowcount
-        return until if renewed else None
+        return self.leases.renew(item_id, held, seconds)
 
     def expedite(self) -> int:
         """Make every waiting item due now: one landed, so the backend is back and backoff only delays the rest."""

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.refs import BadReference
 from bot.render import replies
+from bot.store.reconnect import is_database_down
 from bot.support import errors, request_context
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,11 @@ class WorkPool:
             code = str(exc.response.get("error") or "unknown_error")
             log.warning("Slack refused %s: %s", subject, code)
             message = replies.slack_refused(code, typed=typed)
-        except Exception:
+        except Exception as exc:
             reference = uuid.uuid4().hex[:8]
             log.exception("unexpected error handling %s (reference %s)", subject, reference)
-            message = replies.unexpected(reference, typed=typed)
+            down = is_database_down(exc)
+            message = (replies.database_down if down else replies.unexpected)(reference, typed=typed)
         if message is None:
             return
         try:

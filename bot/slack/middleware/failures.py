@@ -19,6 +19,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.render import modals, replies
 from bot.slack.middleware.guards import event_key
+from bot.store.reconnect import is_database_down
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def answer(error: Exception, body: dict[str, Any] | None, forget: Forget, submit
     reference = uuid.uuid4().hex[:8]
     log.error("unhandled error in a Slack listener (reference %s): %s", reference, error, exc_info=error)
     body = body if isinstance(body, dict) else {}
-    message = replies.unexpected(reference)
+    # A database restart is not a bug: say what happened, so the person knows to try again.
+    message = replies.database_down(reference) if is_database_down(error) else replies.unexpected(reference)
     if body.get("command"):
         return BoltResponse(status=200, body={"response_type": "ephemeral", **message})
     kind = body.get("type")

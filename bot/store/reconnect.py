@@ -1,0 +1,42 @@
+"""Riding out a database restart: connecting again is always safe to retry, so it is, briefly.
+
+While PostgreSQL restarts (a failover, an upgrade, ``pg_ctl restart``) new connections are refused for a second or
+two. ``pool_pre_ping`` already replaces pooled connections the restart killed; this retries opening a connection for
+up to :data:`CONNECT_BUDGET` seconds, so a request arriving during the restart waits for it instead of failing, and
+still leaves time inside Slack's 3 seconds to answer. Statements are never retried here: one that was sent may
+have been carried out, and only its caller knows whether repeating it is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = logging.getLogger(__name__)
+
+CONNECT_BUDGET = 1.5  # seconds spent retrying a refused connection (Slack's deadline is 3 s)
+CONNECT_TIMEOUT = 2  # seconds for one connection attempt (libpq's connect_timeout; whole seconds)
+
+
+def retry_connections(engine: Engine, budget: float = CONNECT_BUDGET) -> None:
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
+        deadline, delay = time.monotonic() + budget, 0.1
+        while True:
+            try:
+                return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.info("the database refused a connection; retrying in %.1f s", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.4)
+
+
+def is_database_down(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a bad query or a constraint)."""
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
