@@ -3,7 +3,8 @@
 Rootly allows 3,000 writes (and 3,000 reads) per API key per 60-second sliding window; the Rootly fake models that
 and answers ``X-RateLimit-*`` on every call, which the bot's gate paces by
 (``bot/support/rate_pacing.py``). The outage left ``--actions`` items in the outbox (default 3,000: an
-acknowledgement, a note and a resolution on each of 1,000 alerts, queued round by round so one alert's items are far apart in the queue, as they arrive during an outage).
+acknowledgement, a note and a resolution on each of 1,000 alerts, queued round by round so one alert's items are far
+apart in the queue, as they arrive during an outage).
 With attribution notes on (the default), an acknowledgement or a resolution is 2 writes, so the backlog is about
 5,000 writes: more than one window allows, so the drain must follow the window as it slides.
 
