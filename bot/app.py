@@ -273,6 +273,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             can_declare=messages.can_declare,
             command=settings.slack_command,
         ),
+        track_rows=messages.track_rows,
     )
     if incident_work is not None:
         services.outbox.kinds.update(incident_work.outbox_kinds)

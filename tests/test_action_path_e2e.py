@@ -103,3 +103,35 @@ def test_an_action_delivered_later_from_the_outbox_re_renders_the_feed_message(
     update = feed_update(slack, message)
     assert "Acknowledged by <@U111>" in text_of(update["blocks"])
     assert Action.ACKNOWLEDGE not in action_ids(update["blocks"])
+
+
+def test_a_list_posted_here_follows_actions_taken_anywhere(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    alert = rootly.add_alert(summary="Queue backlog growing", status="triggered")
+    bot.sender.slash("alerts here")
+    [call] = slack.wait_calls("chat.postMessage", 1, timeout=10)
+    ts = slack.messages("C111")[-1]["ts"]
+    bot.sender.slash(f"ack {short_id(alert)}", channel_id="C999")
+    [update] = [u for u in updates(slack, 1) if u["ts"] == ts]
+    row = [b for b in update["blocks"] if str(b.get("block_id", "")).endswith(f"rootly:{alert['id']}")]
+    assert Action.ACKNOWLEDGE not in action_ids(row) and Action.RESOLVE in action_ids(row)
+    assert "Acknowledged by <@U111>" in text_of(update["blocks"])
+    assert len(update["blocks"]) == len(call["blocks"])  # the row changed in place; the rest of the list is kept
+    # A second action on the same row builds on what the first left.
+    bot.sender.slash(f"resolve {short_id(alert)}", channel_id="C999")
+    second = [u for u in updates(slack, 2) if u["ts"] == ts][-1]
+    row = [b for b in second["blocks"] if str(b.get("block_id", "")).endswith(f"rootly:{alert['id']}")]
+    assert action_ids(row) & {Action.ACKNOWLEDGE, Action.RESOLVE} == set()
+
+
+def test_a_digest_row_follows_actions_taken_anywhere(bot: RunningBot, rootly: RootlyFake, slack: SlackFake) -> None:
+    alert = rootly.add_alert(summary="Payments 5xx", status="triggered")
+    bot.sender.slash("digest now")
+    [call] = slack.wait_calls("chat.postMessage", 1, timeout=10)
+    assert Action.ACKNOWLEDGE in action_ids(call["blocks"])
+    ts = slack.messages("C111")[-1]["ts"]
+    bot.sender.slash(f"ack {short_id(alert)}", channel_id="C999")
+    [update] = [u for u in updates(slack, 1) if u["ts"] == ts]
+    assert Action.ACKNOWLEDGE not in action_ids(update["blocks"])
+    assert "Acknowledged by <@U111>" in text_of(update["blocks"])

@@ -132,7 +132,10 @@ class Digests:
         *,
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
+        track_rows: Callable[[str, str, dict[str, Any]], None] | None = None,
     ) -> None:
+        # AlertMessages.track_rows: a posted digest's rows are re-rendered by actions taken anywhere.
+        self.track_rows = track_rows or (lambda channel, ts, message: None)
         self.store = store
         self.open_alerts = open_alerts
         self.poster = poster
@@ -240,7 +243,9 @@ class Digests:
         """``/rootly digest now``: a digest in the channel at once (a person asked, so "nothing open" is said)."""
         message = self.render(filters, empty=Empty.NOTE)
         assert message is not None
-        return self.poster.post(channel, message)
+        ts = self.poster.post(channel, message)
+        self.track_rows(channel, ts, message)
+        return ts
 
     # scheduled runs ---------------------------------------------------------------------------------------------
     def run_due(self, subscription_id: int) -> Outcome:
@@ -302,6 +307,7 @@ class Digests:
             return Outcome.TAKEN, None
         try:
             ts = self.poster.post(sub.channel, message, {"event_type": EVENT_TYPE, "event_payload": payload})
+            self.track_rows(sub.channel, ts, message)
         except PostRefused as exc:
             self.store.finish(run.id, self.owner, RunStatus.FAILED, self.clock(), detail=f"Slack refused: {exc.code}")
             log.warning(

@@ -8,7 +8,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from bot.domain import Alert, AlertRef
+from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import Stamp, alert_message
+from bot.render.ids import Block
 from bot.services.ports import Messenger
 from bot.store.alerts import AlertStore
 
@@ -54,6 +56,9 @@ class AlertMessages:
         self.backend_label = backend_label
         self.can_declare = can_declare
         self._updates = LatestWins()
+        # One re-render at a time per message with rows: each reads the blocks the last one stored.
+        self._row_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._row_locks_guard = threading.Lock()
         # Told after every refresh, whether or not a message changed (a note changes no state): bot/threads.
         self.changed: list[Callable[[AlertRef], None]] = []
 
@@ -66,8 +71,35 @@ class AlertMessages:
         self.store.record_post(alert.ref, channel, ts, alert.status.value)
         return ts
 
+    def post_rows(self, channel: str, message: dict[str, Any]) -> str:
+        """Post a message that shows alerts as rows (a list in a channel) and track each row it has."""
+        ts = self.messenger.post(channel, message)
+        self.track_rows(channel, ts, message)
+        return ts
+
+    def track_rows(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        """Remember a posted message's rows (a list, a digest), so an action anywhere re-renders them in place.
+
+        The rows are found by their block ids (``alert_actions:<backend>:<id>``), the same ids a click re-renders."""
+        prefix = f"{Block.ALERT_ACTIONS}:"
+        rows: dict[AlertRef, str | None] = {}
+        for block in message.get("blocks") or ():
+            block_id = str(block.get("block_id") or "")
+            if block_id.startswith(prefix):
+                try:
+                    rows[AlertRef.decode(block_id.removeprefix(prefix))] = None
+                except ValueError:
+                    continue
+        if not rows:
+            return
+        try:
+            self.store.record_rows(channel, ts, message, rows)
+        except Exception:  # never undoes the post: the message only stops following later actions
+            log.warning("could not track the rows of %s %s", channel, ts, exc_info=True)
+
     def refresh(self, alert: Alert, stamp: Stamp | None = None, *, only_if_changed: bool = False) -> int:
-        """Re-render every tracked message of this alert; returns how many were sent for update."""
+        """Re-render every tracked message of this alert, and its row in every tracked list or digest; returns how
+        many messages were sent for update."""
         sent = 0
         message = self.render(alert, stamp)
         for post in self.store.posts_for(alert.ref):
@@ -80,6 +112,10 @@ class AlertMessages:
 
             self._updates.send((post.channel, post.ts), message, deliver)
             sent += 1
+        for post in self.store.row_posts_for(alert.ref):
+            if only_if_changed and post.rendered_status == alert.status.value:
+                continue
+            sent += self._rerender_row(post.channel, post.ts, alert, stamp)
         for listener in self.changed:
             listener(alert.ref)
         return sent
@@ -88,5 +124,28 @@ class AlertMessages:
         """Update a message that shows the alert among others (a list posted in a channel): its row was re-rendered."""
         self._updates.send((channel, ts), message, lambda payload: self.messenger.update(channel, ts, payload))
 
+    def _rerender_row(self, channel: str, ts: str, alert: Alert, stamp: Stamp | None) -> int:
+        with self._row_locks_guard:
+            lock = self._row_locks.setdefault((channel, ts), threading.Lock())
+        with lock:
+            stored = self.store.row_message(channel, ts)
+            if stored is None:
+                return 0
+            blocks = replace_alert_row(
+                stored["blocks"], alert, stamp=stamp, backend_label=self.backend_label, can_declare=self.can_declare
+            )
+            if blocks is None or blocks == stored["blocks"]:
+                return 0
+            message = {"text": stored["text"], "blocks": blocks}
+            try:
+                self.messenger.update(channel, ts, message)
+            except Exception:
+                log.warning("could not update the row of %s in %s %s", alert.label, channel, ts, exc_info=True)
+                return 0
+            self.store.save_row(channel, ts, message, alert.ref, alert.status.value)
+            return 1
+
     def is_tracked(self, channel: str, ts: str, alert: Alert) -> bool:
-        return any(p.channel == channel and p.ts == ts for p in self.store.posts_for(alert.ref))
+        """Whether this message is re-rendered by :meth:`refresh` (the alert's own message, or a tracked list)."""
+        posts = [*self.store.posts_for(alert.ref), *self.store.row_posts_for(alert.ref)]
+        return any(p.channel == channel and p.ts == ts for p in posts)

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import AlertFilters, AlertRef, Backend, FeedSubscription
 from bot.store.db import Database
-from bot.store.schema import bot_state, claims, feed_posts, feed_subscriptions, posted_messages, webhook_events
+from bot.store.schema import (
+    bot_state,
+    claims,
+    feed_posts,
+    feed_subscriptions,
+    posted_messages,
+    row_messages,
+    row_posts,
+    webhook_events,
+)
 
 
 def _now() -> datetime:
@@ -89,6 +99,62 @@ class AlertStore:
         query = select(posted_messages.c.alert_id).where(posted_messages.c.backend == backend.value).distinct()
         with self.engine.connect() as conn:
             return {row.alert_id for row in conn.execute(query)}
+
+    # messages showing alerts as rows (lists posted in a channel, digests) ------------------------------------------
+    def record_rows(self, channel: str, ts: str, message: dict[str, Any], rows: dict[AlertRef, str | None]) -> None:
+        """The message as sent, and each alert it has a row for (with the status the row shows)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(row_messages).values(
+                        channel=channel,
+                        ts=ts,
+                        text=str(message.get("text") or ""),
+                        blocks=json.dumps(message.get("blocks") or []),
+                        posted_at=_now(),
+                    )
+                )
+                for ref, status in rows.items():
+                    conn.execute(
+                        insert(row_posts).values(
+                            backend=ref.backend.value, alert_id=ref.id, channel=channel, ts=ts, rendered_status=status
+                        )
+                    )
+        except IntegrityError:
+            pass  # already tracked
+
+    def row_posts_for(self, ref: AlertRef) -> list[PostedMessage]:
+        query = select(row_posts.c.channel, row_posts.c.ts, row_posts.c.rendered_status).where(
+            row_posts.c.backend == ref.backend.value, row_posts.c.alert_id == ref.id
+        )
+        with self.engine.connect() as conn:
+            return [PostedMessage(ref, row.channel, row.ts, row.rendered_status) for row in conn.execute(query)]
+
+    def row_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        query = select(row_messages.c.text, row_messages.c.blocks).where(
+            row_messages.c.channel == channel, row_messages.c.ts == ts
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return {"text": row.text, "blocks": json.loads(row.blocks)} if row else None
+
+    def save_row(self, channel: str, ts: str, message: dict[str, Any], ref: AlertRef, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(row_messages)
+                .where(row_messages.c.channel == channel, row_messages.c.ts == ts)
+                .values(blocks=json.dumps(message.get("blocks") or []))
+            )
+            conn.execute(
+                update(row_posts)
+                .where(
+                    row_posts.c.channel == channel,
+                    row_posts.c.ts == ts,
+                    row_posts.c.backend == ref.backend.value,
+                    row_posts.c.alert_id == ref.id,
+                )
+                .values(rendered_status=status)
+            )
 
     # feed subscriptions -----------------------------------------------------------------------------------------
     def subscribe_feed(self, channel: str, filters: AlertFilters, user_id: str) -> FeedSubscription:

@@ -318,6 +318,35 @@ def _threads(conn: Connection) -> None:
     _create(conn, *_v7.sorted_tables)
 
 
+# --- 8: alert rows in lists and digests (frozen) ---------------------------------------------------------------------
+_v8 = MetaData()
+Table(
+    "row_messages",
+    _v8,
+    Column("channel", String(32), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("blocks", Text, nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)
+Table(
+    "row_posts",
+    _v8,
+    Column("id", Integer, primary_key=True),
+    Column("backend", String(16), nullable=False),
+    Column("alert_id", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("rendered_status", String(32)),
+    UniqueConstraint("channel", "ts", "backend", "alert_id", name="uq_row_post"),
+    Index("ix_row_posts_alert", "backend", "alert_id"),
+)
+
+
+def _rows(conn: Connection) -> None:
+    _create(conn, *_v8.sorted_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -328,6 +357,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "on call: followed schedules and policies, shift-change claims", _oncall),
     Migration(6, "live incident messages: incident_messages", _incident_messages),
     Migration(7, "alert threads: thread_channels, thread_events, thread_notes", _threads),
+    Migration(8, "alert rows in lists and digests: row_messages, row_posts", _rows),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -37,6 +37,30 @@ posted_messages = Table(
     Index("ix_posted_alert", "backend", "alert_id"),
 )
 
+# Messages that show alerts as rows among others (`/rootly alerts here`, digests): their blocks as last sent, so an
+# action anywhere re-renders the alert's row in place; and which alerts have a row in which message.
+row_messages = Table(
+    "row_messages",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("blocks", Text, nullable=False),  # JSON
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)
+row_posts = Table(
+    "row_posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("backend", String(16), nullable=False),
+    Column("alert_id", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("rendered_status", String(32)),
+    UniqueConstraint("channel", "ts", "backend", "alert_id", name="uq_row_post"),
+    Index("ix_row_posts_alert", "backend", "alert_id"),
+)
+
 # `/rootly feed on`: one subscription per channel, its filters as JSON.
 feed_subscriptions = Table(
     "feed_subscriptions",

@@ -139,5 +139,5 @@ def alert_list(services: Services, filters: AlertFilters, here: bool, channel: s
         message["text"] += "\n⚠️ Could not read: " + "; ".join(failures)
     if not here:
         return message
-    services.messages.messenger.post(channel, message)
+    services.messages.post_rows(channel, message)  # tracked: actions anywhere re-render its rows
     return None
