@@ -95,7 +95,7 @@ def test_a_postgresql_restart_under_traffic_loses_nothing_and_every_answer_is_in
     assert slowest[0] < 3.0, f"an answer took {slowest[0]:.2f} s"
     noted = [text.split("\n\n— ")[0].strip() for text, _ in rootly.notes(alert["id"])]  # less the signature
     said = "\n".join(text_of(r) + " " + str(r.get("text") or "") for r in slack.responses())
-    told_down = said.count("could not reach its database")
+    told_down = said.count("database could not record this")
     for i in range(SENDERS):
         for n in range(NOTES_EACH):
             words = f"restart-note-{i}-{n}"

@@ -77,7 +77,7 @@ def test_a_full_database_never_takes_the_bot_down(bot: RunningBot, rootly: Outag
     bot.sender.slash(f"note {alert['id']} words that must come back")
     wait_until(lambda: len(slack.responses()) >= 1)
     said = text_of(slack.responses()[-1]) + slack.responses()[-1]["text"]
-    assert "Something went wrong on the bot's side" in said and "words that must come back" in said
+    assert "database could not record this" in said and "words that must come back" in said
     rootly.down = None
     bot.sender.click(Action.ACKNOWLEDGE, f"rootly:{alert['id']}")  # its double-click claim cannot be written
     wait_until(lambda: len(slack.responses()) >= 2)

@@ -53,7 +53,7 @@ SURFACES: dict[str, Callable[[Alert], list[dict[str, Any]]]] = {
     "alert message": lambda a: alert_message(a)["blocks"],
     "list row": lambda a: alert_list_message([a], 1, title="Open alerts", more_url=None)["blocks"],
     "digest row": lambda a: digest_message(DigestView([a], 1, NOW, can_declare=True))["blocks"],
-    "App Home row": lambda a: home_view(HomeData("U111", NOW, responding=(a,)))["blocks"],
+    "App Home row": lambda a: home_view(HomeData("U111", NOW, responding=(a,)), command="/rootly")["blocks"],
 }
 
 STATES = [(s, b, n) for s in AlertStatus for b in (Backend.ROOTLY, Backend.ILERT) for n in (False, True)]

@@ -224,8 +224,8 @@ def unexpected(reference: str, *, typed: str | None = None) -> Message:
 
 def database_down(reference: str, *, typed: str | None = None) -> Message:
     return problem(
-        f"The bot could not reach its database just now, so this was not recorded (reference {code(reference)}). "
-        "Try again in a moment.",
+        "The bot's database could not record this just now (unreachable, or refusing writes), so nothing was done "
+        f"(reference {code(reference)}). Try again in a moment.",
         typed=typed,
     )
 
