@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from bot.domain import Incident
@@ -11,6 +10,7 @@ from tests.conftest import RunningBot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.messages import action_ids, text_of
+from tests.waiting import wait_until
 
 
 def live_post(
@@ -71,18 +71,22 @@ def menu(
 
 def latest_view(slack: SlackFake, callback: Callback, n: int = 1, timeout: float = 10.0) -> dict[str, Any]:
     """The view the person now sees, once the bot has shown ``n`` views with this callback."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        shown = [
-            c["view"]
-            for m in ("views.open", "views.update")
-            for c in slack.calls(m)
-            if c["view"].get("callback_id") == callback
-        ]
-        if len(shown) >= n:
-            return [v for v in slack.views.values() if v.get("callback_id") == callback][-1]
-        time.sleep(0.02)
-    raise AssertionError(f"no {callback} view #{n}")
+    wait_until(
+        lambda: (
+            len(
+                [
+                    c
+                    for m in ("views.open", "views.update")
+                    for c in slack.calls(m)
+                    if c["view"].get("callback_id") == callback
+                ]
+            )
+            >= n
+        ),
+        timeout,
+        message=f"no {callback} view #{n}",
+    )
+    return [v for v in slack.views.values() if v.get("callback_id") == callback][-1]
 
 
 def text_values(text: str) -> dict[str, Any]:
@@ -91,14 +95,6 @@ def text_values(text: str) -> dict[str, Any]:
 
 def updated_views(slack: SlackFake, n: int = 1) -> list[dict[str, Any]]:
     return [c["view"] for c in slack.wait_calls("views.update", n, timeout=10)]
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def buttons(blocks: list[dict[str, Any]]) -> set[str]:

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -15,6 +14,7 @@ from tests.conftest import bot_env
 from tests.contracts import REPO
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
+from tests.waiting import wait_until
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -82,15 +82,15 @@ def test_run_serves_health_and_slack_in_http_mode(tmp_path: Path, rootly: Rootly
     )
     keep_alive = requests.Session()  # an idle keep-alive connection must not hold the stopping server open
     try:
-        deadline = time.monotonic() + 20
-        health = None
-        while time.monotonic() < deadline:
+
+        def healthz() -> requests.Response | None:
             try:
-                health = keep_alive.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
+                return keep_alive.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             except requests.ConnectionError:
-                time.sleep(0.05)
-        assert health is not None and health.status_code == 200
+                return None
+
+        health = wait_until(healthz, 20, 0.05, message="rootly-bot run never answered /healthz")
+        assert health.status_code == 200
         unsigned = requests.post(f"http://127.0.0.1:{port}/slack/events", data=b"command=/rootly", timeout=5)
         assert unsigned.status_code == 401
     finally:

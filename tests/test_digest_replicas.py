@@ -28,6 +28,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SlackSender
 from tests.test_cli import free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -51,16 +52,15 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_healthy(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
+        def healthy() -> bool:
             if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"replica {self.index} did not start:\n{self.log.read_text()[-3000:]}")
+                raise AssertionError(f"replica {self.index} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(healthy, max(0.0, deadline - time.monotonic()), 0.1, message=f"replica {self.index} did not start")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -32,6 +32,7 @@ from tests.conftest import BOT_TOKEN, ROOTLY_TOKEN, BotServer, RunningBot, bot_e
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.test_alert_messages_e2e import WEBHOOK_SECRET, signed_webhook
+from tests.waiting import wait_until
 
 GUARANTEE = "Fuzzing"
 FUZZ = settings(
@@ -145,12 +146,10 @@ class Fuzz:
         return len(self.slack.responses()) + sum(len(self.slack.calls(m)) for m in methods)
 
     def answered_after(self, before: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.visible() > before:
-                return True
-            time.sleep(0.01)
-        return False
+        try:
+            return wait_until(lambda: self.visible() > before, timeout, 0.01)
+        except AssertionError:
+            return False
 
     def count(self, surface: str) -> None:
         self.cases[surface] = self.cases.get(surface, 0) + 1

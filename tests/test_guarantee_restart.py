@@ -65,17 +65,15 @@ class BotProcess:
         )
 
     def ready(self, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answered() -> dict[str, Any] | None:
             assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
             try:
                 resp = requests.get(f"{self.url}/healthz", timeout=1)
-                if resp.status_code == 200:
-                    return dict(resp.json())
             except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the bot did not become ready")
+                return None
+            return dict(resp.json()) if resp.status_code == 200 else None
+
+        return wait_until(answered, timeout, 0.05, message="the bot did not become ready")
 
     def health(self) -> tuple[int, dict[str, Any]]:
         resp = requests.get(f"{self.url}/healthz", timeout=5)

@@ -80,21 +80,18 @@ def click_in_view(bot: RunningBot, view: dict[str, Any], action: Action, value: 
 # --- reading views ------------------------------------------------------------------------------------------------
 def form(slack: SlackFake, n: int = 1) -> dict[str, Any]:
     """The n-th incident form the bot showed (views.open or views.update), as Slack now holds that view."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        forms = [
-            c["view"]
-            for m in ("views.open", "views.update")
-            for c in slack.calls(m)
-            if c["view"].get("callback_id") == Callback.INCIDENT_MODAL
-        ]
-        if len(forms) >= n:
-            break
-        time.sleep(0.02)
-    else:
-        raise AssertionError(
-            f"no incident form #{n}; views sent: {[text_of(c['view'])[:80] for c in all_views(slack)]}"
+
+    def shown() -> bool:
+        views = ("views.open", "views.update")
+        return (
+            len([c for m in views for c in slack.calls(m) if c["view"].get("callback_id") == Callback.INCIDENT_MODAL])
+            >= n
         )
+
+    try:
+        wait_until(shown, message=f"no incident form #{n}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; views sent: {[text_of(c['view'])[:80] for c in all_views(slack)]}") from None
     with_form = [v for v in slack.views.values() if v.get("callback_id") == Callback.INCIDENT_MODAL]
     return with_form[-1]
 
@@ -331,12 +328,12 @@ def test_a_second_declaration_from_the_same_thread_shows_the_first(
     url = incident["attributes"]["url"]
     reply_ts = slack.messages("C111")[1]["ts"]
     shortcut(bot, thread_message(slack, "C111", reply_ts))
-    deadline = time.monotonic() + 10
-    while not any(
-        c["view"].get("callback_id") == Callback.INCIDENT_DECLARED_MODAL for c in slack.calls("views.update")
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(
+        lambda: any(
+            c["view"].get("callback_id") == Callback.INCIDENT_DECLARED_MODAL for c in slack.calls("views.update")
+        ),
+        message="the 'already declared' view was never shown",
+    )
     small = [v for v in slack.views.values() if v.get("callback_id") == Callback.INCIDENT_DECLARED_MODAL][-1]
     assert "already has an incident" in text_of(small) and "INC-1" in text_of(small)
     buttons = [e for b in small["blocks"] if b["type"] == "actions" for e in b["elements"]]

@@ -18,6 +18,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
 from tests.test_alert_messages_e2e import WEBHOOK_SECRET, feed_message, signed_webhook
+from tests.waiting import wait_until
 
 INCIDENT_URL = "https://rootly.com/account/incidents/1-database-outage"
 FAST = {"FEED_POLL_SECONDS": "0", "THREAD_COALESCE_SECONDS": "0.1"}
@@ -29,26 +30,27 @@ def thread(slack: SlackFake, channel: str, ts: str) -> list[dict[str, Any]]:
 
 
 def wait_thread(slack: SlackFake, channel: str, ts: str, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def enough() -> list[dict[str, Any]] | None:
         found = thread(slack, channel, ts)
-        if len(found) >= n:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"thread has {len(thread(slack, channel, ts))} replies, expected {n}")
+        return found if len(found) >= n else None
+
+    try:
+        return wait_until(enough, timeout, 0.05)
+    except AssertionError:
+        raise AssertionError(f"thread has {len(thread(slack, channel, ts))} replies, expected {n}") from None
 
 
 def settle(bot: RunningBot, timeout: float = 10.0) -> None:
     """Wait until no story run is waiting or running (coalescing delays, then the run)."""
-    deadline = time.monotonic() + timeout
     story = bot.app.threads.story  # type: ignore[union-attr]
-    while time.monotonic() < deadline:
-        if story.coalescer.pending() == 0:
-            time.sleep(0.15)
-            if story.coalescer.pending() == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("story runs did not settle")
+
+    def idle() -> bool:
+        if story.coalescer.pending():
+            return False
+        time.sleep(0.15)  # and still idle a moment later: no run was about to start
+        return story.coalescer.pending() == 0
+
+    wait_until(idle, timeout, 0.05, message="story runs did not settle")
 
 
 def story_text(slack: SlackFake, channel: str, ts: str) -> str:
@@ -259,9 +261,7 @@ def test_replies_become_notes_only_where_the_channel_opted_in(
     event_id = f"Ev{uuid.uuid4().hex[:10]}"
     assert send_event(bot, event, event_id=event_id).status_code == 200
     assert send_event(bot, event, event_id=event_id, retry=1).status_code == 200  # Slack's retry: one note
-    deadline = time.monotonic() + 10
-    while not rootly.notes(alert["id"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: rootly.notes(alert["id"]), message="the reply did not become a note")
     slack.wait_calls("reactions.add", 1, timeout=10)
     time.sleep(0.3)
     assert rootly.notes(alert["id"]) == [("Restarting the db now", alice)]
