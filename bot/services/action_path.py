@@ -62,12 +62,10 @@ class ActionPath:
             return Finished(reply=replies.queued(result))
         stamp = stamp_for(result)
         # Unchanged (already done, a double click): only messages still showing another state need a new render.
-        self.messages.refresh(result.alert, stamp, only_if_changed=not result.done)
+        _, places = self.messages.rerender(result.alert, stamp, only_if_changed=not result.done)
         if shown is None:
             return Finished(reply=replies.action_result(result))
-        on_tracked = bool(
-            shown.channel and shown.ts and self.messages.is_tracked(shown.channel, shown.ts, result.alert)
-        )
+        on_tracked = (shown.channel, shown.ts) in places
         replaced: Message | None = None
         if not on_tracked and shown.blocks:
             # A list (or digest, or App Home) message: re-render just this alert's row in it.

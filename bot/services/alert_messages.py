@@ -100,9 +100,18 @@ class AlertMessages:
     def refresh(self, alert: Alert, stamp: Stamp | None = None, *, only_if_changed: bool = False) -> int:
         """Re-render every tracked message of this alert, and its row in every tracked list or digest; returns how
         many messages were sent for update."""
+        return self.rerender(alert, stamp, only_if_changed=only_if_changed)[0]
+
+    def rerender(
+        self, alert: Alert, stamp: Stamp | None = None, *, only_if_changed: bool = False
+    ) -> tuple[int, set[tuple[str, str]]]:
+        """:meth:`refresh`, also saying where the alert is shown ((channel, ts) of every tracked message), so the
+        action path knows whether the message clicked on is among them without reading the database again."""
         sent = 0
+        places: set[tuple[str, str]] = set()
         message = self.render(alert, stamp)
         for post in self.store.posts_for(alert.ref):
+            places.add((post.channel, post.ts))
             if only_if_changed and post.rendered_status == alert.status.value:
                 continue
 
@@ -113,12 +122,13 @@ class AlertMessages:
             self._updates.send((post.channel, post.ts), message, deliver)
             sent += 1
         for post in self.store.row_posts_for(alert.ref):
+            places.add((post.channel, post.ts))
             if only_if_changed and post.rendered_status == alert.status.value:
                 continue
             sent += self._rerender_row(post.channel, post.ts, alert, stamp)
         for listener in self.changed:
             listener(alert.ref)
-        return sent
+        return sent, places
 
     def replace(self, channel: str, ts: str, message: dict[str, Any]) -> None:
         """Update a message that shows the alert among others (a list posted in a channel): its row was re-rendered."""
@@ -144,8 +154,3 @@ class AlertMessages:
                 return 0
             self.store.save_row(channel, ts, message, alert.ref, alert.status.value)
             return 1
-
-    def is_tracked(self, channel: str, ts: str, alert: Alert) -> bool:
-        """Whether this message is re-rendered by :meth:`refresh` (the alert's own message, or a tracked list)."""
-        posts = [*self.store.posts_for(alert.ref), *self.store.row_posts_for(alert.ref)]
-        return any(p.channel == channel and p.ts == ts for p in posts)
