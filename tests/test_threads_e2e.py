@@ -267,6 +267,12 @@ def test_replies_become_notes_only_where_the_channel_opted_in(
     assert rootly.notes(alert["id"]) == [("Restarting the db now", alice)]
     [reaction] = slack.calls("reactions.add")
     assert reaction["timestamp"] == ts and reaction["name"] == "white_check_mark"
+    # The note went through the action path: the alert's own message shows it, as for any other surface.
+    shown = wait_until(
+        lambda: [u for u in slack.calls("chat.update") if u["ts"] == root and "Restarting the db now" in text_of(u)],
+        message="the alert message did not show the note",
+    )
+    assert "Note added by <@" in text_of(shown[-1]["blocks"])
     # Ignored: the bot's own and other bots' messages, edits, deletions, "//" remarks, emoji-only, top-level.
     ignored = [
         message_event("C111", "bot says", ts="1.1", thread_ts=root, bot_id="B0BOT"),

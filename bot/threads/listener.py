@@ -61,7 +61,7 @@ def register(app: App, services: Services, database: Database, closers: list[Cal
     )
     services.messages.changed.append(story.alert_changed)
     closers.append(story.close)
-    threads = Threads(story, ThreadNotes(store, services.actions, poster))
+    threads = Threads(story, ThreadNotes(store, services.actions, poster, landed=services.path.finish))
     command_name = settings.slack_command
     services.subcommands["threads"] = lambda rest, command, ack, respond: handle(
         threads, parse_threads(rest), command, ack, command_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -153,10 +153,18 @@ class NoteOutcome:
 class ThreadNotes:
     """Slack messages in an alert's thread → notes on the alert, each message at most once."""
 
-    def __init__(self, store: ThreadStore, notes: NoteTaker, poster: ThreadPoster) -> None:
+    def __init__(
+        self,
+        store: ThreadStore,
+        notes: NoteTaker,
+        poster: ThreadPoster,
+        landed: Callable[[ActionResult], object] | None = None,
+    ) -> None:
         self.store = store
         self.notes = notes
         self.poster = poster
+        # The action path (ActionPath.finish): the alert's messages show the note, as for any other surface.
+        self.landed = landed
 
     def enable(self, channel: str, user_id: str) -> bool:
         return self.store.enable(channel, user_id)
@@ -193,7 +201,12 @@ class ThreadNotes:
                 log.warning("note from %s/%s failed", channel, ts, exc_info=True)
             return NoteOutcome(False, describe_failure(exc, ref.id), ref)
         note_id = result.note.id if result.note is not None else ""
-        self.store.note_added(channel, ts, note_id, text)
+        self.store.note_added(channel, ts, note_id, text)  # first: the story then knows not to tell it back
+        if self.landed is not None:
+            try:
+                self.landed(result)
+            except Exception:  # the note is on the alert whatever happens to the messages showing it
+                log.warning("could not re-render the messages of %s", result.alert.label, exc_info=True)
         try:
             self.poster.react(channel, ts, DONE_REACTION)
         except Exception:

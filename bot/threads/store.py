@@ -4,12 +4,13 @@ became notes. Uniqueness lives in the database, so it holds across restarts and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import AlertRef, Backend
+from bot.store.alerts import AlertStore
 from bot.store.db import Database
 from bot.store.schema import claims, posted_messages, thread_channels, thread_events, thread_notes
 
@@ -46,6 +47,7 @@ class SlackNote:
 class ThreadStore:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
+        self._claims = AlertStore(db)  # the claims table's one claim: a thread's lease is a claim on its key
 
     # threads: the alert messages in posted_messages (owned by bot.services.alert_messages) --------------------
     def threads_for(self, ref: AlertRef) -> list[Thread]:
@@ -124,21 +126,7 @@ class ThreadStore:
 
     # the thread's lease: one writer per thread at a time, so replies stay in order across replicas ------------------
     def lease(self, key: str, owner: str, seconds: float) -> bool:
-        now = _now()
-        expires = now + timedelta(seconds=seconds)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(claims).values(key=key, owner=owner, expires_at=expires))
-            return True
-        except IntegrityError:
-            pass
-        with self.engine.begin() as conn:
-            taken = conn.execute(
-                update(claims)
-                .where(claims.c.key == key, claims.c.expires_at < now)
-                .values(owner=owner, expires_at=expires)
-            ).rowcount
-        return bool(taken)
+        return self._claims.claim(key, owner, seconds) is None
 
     def release(self, key: str, owner: str) -> None:
         with self.engine.begin() as conn:
