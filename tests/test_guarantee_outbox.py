@@ -80,6 +80,8 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(make_bot, rootly: Outage
             statuses = [f.result() for f in futures]
         assert statuses == [200] * len(sends)
         time.sleep(max(0.0, outage_began + guarantees.OUTAGE_SECONDS - time.monotonic()))
+        # Every action's first attempt made (and failed, so queued) before the count; Rootly is still down.
+        wait_until(lambda: bot.app.services.work.busy() == 0, timeout=30)
         queued_during_outage = waiting(bot)
         rootly.down = None
         recovered = time.monotonic()

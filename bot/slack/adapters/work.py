@@ -21,6 +21,7 @@ from bot.domain.refs import BadReference
 from bot.render import replies
 from bot.store.reconnect import is_database_down
 from bot.support import errors, request_context
+from bot.support.ack_first import AckFirst
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,11 @@ Reply = Callable[..., Any]
 
 
 class WorkPool:
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, ack_first: AckFirst | None = None) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+        # Jobs start once the Slack requests in flight are answered (bot.support.ack_first); the entry points
+        # (the WSGI app, Socket Mode) mark those requests with ``answering()``.
+        self.ack_first = ack_first or AckFirst()
         self._lock = threading.Lock()
         self._pending: set[Future[Any]] = set()
 
@@ -43,6 +47,11 @@ class WorkPool:
     def _untrack(self, future: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
+
+    def busy(self) -> int:
+        """Jobs handed over and not finished yet (waiting or running)."""
+        with self._lock:
+            return len(self._pending)
 
     def drain(self, timeout: float) -> bool:
         """Accept no more work and wait up to ``timeout`` s for what was accepted; True when all of it finished."""
@@ -63,12 +72,18 @@ class WorkPool:
         """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
         # Run in the submitter's context, so the job's log lines carry the Slack request's id
         # (bot.support.request_context).
-        return self._track(self._executor.submit(request_context.carried(self._run), job, reply, subject, typed))
+        deadline = self.ack_first.deadline()
+        return self._track(
+            self._executor.submit(request_context.carried(self._run), job, reply, subject, typed, deadline)
+        )
 
     def call(self, fn: Callable[[], Any]) -> Future[Any]:
         """Plain background work with no person waiting (errors are logged)."""
 
+        deadline = self.ack_first.deadline()
+
         def run() -> Any:
+            self.ack_first.wait_quiet(deadline)
             try:
                 return fn()
             except Exception:
@@ -77,7 +92,10 @@ class WorkPool:
 
         return self._track(self._executor.submit(request_context.carried(run)))
 
-    def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
+    def _run(
+        self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None, deadline: float
+    ) -> None:
+        self.ack_first.wait_quiet(deadline)
         try:
             message = job()
         except BadReference as exc:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -89,20 +89,39 @@ _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def malformed(body: bytes, content_type: str | None) -> str | None:
-    """Why a verified Slack body is not the shape Slack sends (None when it is), checked before Bolt reads it."""
+class Malformed(ValueError):
+    """A verified Slack body that is not the shape Slack sends; the message says why."""
+
+
+def parse_slack_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The request as Bolt's listeners read it, parsed once, or :class:`Malformed`.
+
+    Interaction payloads arrive as a form with one ``payload`` field of JSON; slash commands as plain form fields;
+    events as JSON. The form is told apart by its fields, not by whether its bytes contain "payload" (Bolt's own
+    parser does the latter and hands listeners an empty body for ``/rootly note … the payload …``). Fields of a
+    JSON payload are type-checked here, before Bolt reads them: a signed body of the wrong shape (only whoever
+    holds the signing secret can send one) is a bad request, not an error deep in a listener.
+    """
     try:
-        if (content_type or "").startswith("application/json"):
-            payload: Any = json.loads(body)
+        text = body.decode("utf-8")
+        if (content_type or "").startswith("application/json") or text.startswith("{"):
+            payload: Any = json.loads(text) if text else {}
         else:
-            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            form = dict(parse_qsl(text, keep_blank_values=True))  # the last of repeated fields, as Bolt does
             if "payload" not in form:
-                return None  # a slash command: form fields are strings by construction
-            payload = json.loads(form["payload"][-1])
-    except (ValueError, UnicodeDecodeError):
-        return "not JSON or form data"
+                return form  # a slash command: form fields are strings by construction
+            payload = json.loads(form["payload"])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Malformed("not JSON or form data") from exc
     if not isinstance(payload, dict):
-        return "not a JSON object"
+        raise Malformed("not a JSON object")
+    problem = _shape_problem(payload)
+    if problem is not None:
+        raise Malformed(problem)
+    return payload
+
+
+def _shape_problem(payload: dict[str, Any]) -> str | None:
     for name, kind in _FIELD_TYPES.items():
         if name in payload and not isinstance(payload[name], kind):
             return f"{name} is {type(payload[name]).__name__}"

@@ -1,0 +1,57 @@
+"""Follow-up work waits while Slack requests are being answered, and never longer than its deadline."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from bot.slack.adapters.work import WorkPool
+from bot.support.ack_first import AckFirst
+
+
+def test_a_job_waits_for_the_requests_in_flight_to_be_answered() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(2, gate)
+    started = threading.Event()
+    answered = threading.Event()
+    order: list[str] = []
+    try:
+        with gate.answering():
+            pool.call(lambda: (order.append("job"), started.set()))
+            # The job may not start while the request is in flight, whatever the pool's idle threads.
+            assert not started.wait(0.3)
+            order.append("ack")
+            answered.set()
+        assert started.wait(5)
+        assert order == ["ack", "job"]
+    finally:
+        pool.drain(5)
+
+
+def test_a_job_runs_at_its_deadline_under_endless_traffic() -> None:
+    gate = AckFirst(max_delay=0.2)
+    pool = WorkPool(1, gate)
+    done = threading.Event()
+    try:
+        with gate.answering():
+            begun = time.monotonic()
+            pool.submit(lambda: done.set(), reply=lambda **_: None)
+            # Still in flight: the job must run anyway once its deadline has passed.
+            assert done.wait(5)
+            assert time.monotonic() - begun >= 0.15
+    finally:
+        pool.drain(5)
+
+
+def test_nested_requests_keep_jobs_waiting_until_the_last_is_answered() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(1, gate)
+    ran = threading.Event()
+    try:
+        with gate.answering():
+            with gate.answering():
+                pool.call(ran.set)
+            assert not ran.wait(0.3)  # one request still in flight
+        assert ran.wait(5)
+    finally:
+        pool.drain(5)
