@@ -249,10 +249,20 @@ class RootlyFake(ValidatingFake):
         """An environment; Production and Staging exist by default."""
         return self._add_catalog("environments", name, slug)
 
-    def add_team(self, name: str, slug: str | None = None, slack_channels: Iterable[tuple[str, str]] = ()) -> str:
-        """A team (JSON:API type ``groups``, alert attribute ``groups``); ``slack_channels`` as (id, name) pairs."""
+    def add_team(
+        self,
+        name: str,
+        slug: str | None = None,
+        slack_channels: Iterable[tuple[str, str]] = (),
+        members: Iterable[int] = (),
+    ) -> str:
+        """A team (JSON:API type ``groups``, alert attribute ``groups``); ``slack_channels`` as (id, name) pairs,
+        ``members`` as Rootly user ids (``user_ids``)."""
         channels = [{"id": cid, "name": cname} for cid, cname in slack_channels]
-        return self._add_catalog("teams", name, slug, **({"slack_channels": channels} if channels else {}))
+        extra: dict[str, Any] = {"slack_channels": channels} if channels else {}
+        if members:
+            extra["user_ids"] = list(members)
+        return self._add_catalog("teams", name, slug, **extra)
 
     def add_incident_type(self, name: str, slug: str | None = None) -> str:
         """An incident type; "Default" exists by default."""
