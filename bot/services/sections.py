@@ -74,6 +74,6 @@ class Sections(Generic[T]):
         return self.start(arg).collect()
 
 
-def section_pool(workers: int = 4) -> ThreadPoolExecutor:
+def section_pool(workers: int = 8) -> ThreadPoolExecutor:
     """The threads sections are read on, apart from the work pool so a slow provider never delays a click."""
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sections")
