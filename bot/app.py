@@ -112,6 +112,8 @@ class BotApp:
         self.services.work.call(self.authorization.warm)
         if self.services.policy.uses_groups:
             self.services.work.call(self.services.policy.warm)
+        if self.oncall is not None:
+            self.services.work.call(self.oncall.service.warm)
         if not self.scheduler.running:
             self.scheduler.start()
 

@@ -123,6 +123,14 @@ class OnCall:
             found.extend(cached)
         return found
 
+    def warm(self) -> None:
+        """Read the names at start (``rootly-bot run``), so the first digest or tab with an "On call" section does not
+        wait for four lists; a failure is only logged: the names are read again when first asked for."""
+        try:
+            self.directory()
+        except errors.BackendError as exc:
+            log.info("on-call names not read at start: %s", exc.message)
+
     def target(self, key: str) -> OnCallTarget | None:
         return next((t for t in self.directory() if t.key == key), None)
 
