@@ -56,7 +56,7 @@ class OnCallSections:
             names = []
             for typed in scope.filters.services:
                 found = _service(directory, typed)
-                names.append(escape_bounded(found.name if found else typed, NAME_MAX))
+                names.append(found.name if found else typed)  # the title is plain words, escaped when rendered
                 if found is None:
                     lines.append(f"• Service {code(escape_bounded(typed, NAME_MAX))}: not found in Rootly")
                 elif not found.policy_ids:
