@@ -5,6 +5,9 @@ get the rows that ``/rootly alerts`` uses (a line and its buttons, block ids car
 re-renders that row exactly as it does in a list. Everything else is a line; what does not fit is counted per
 group ("+137 more in payments"), and a link opens the full list in Rootly.
 
+Features' extra sections (``bot.domain.sections``: on call, open incidents) come right after the header, each at
+most :data:`EXTRA_JSON_MAX` characters of JSON and only while they fit, so the alerts keep most of the room.
+
 Sizes are accounted as the blocks' JSON while building (each block's JSON is measured once), so a digest of
 10,000 alerts costs what one of fifty does: only shown alerts are rendered. The result is checked against
 :func:`within_message_limits` at the end and rebuilt smaller in the (unexpected) case it does not fit.
