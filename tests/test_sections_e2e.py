@@ -131,3 +131,14 @@ def test_home_of_someone_not_on_call_names_their_next_shift(
     text = text_of(published["view"]["blocks"])
     assert "You are not on call now; your next shift: *Platform EP* (level 1) from <!date^" in text
     assert "Your team" not in text  # Carol is in no Rootly team
+
+
+def test_failing_on_call_leaves_the_home_published_with_the_section_named_unavailable(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake, org: dict[str, Any]
+) -> None:
+    rootly.script("GET", r"/v1/oncalls$", *[RootlyFake.unavailable(500)] * 10)
+    open_home(bot)
+    [published] = slack.wait_calls("views.publish", 1, timeout=15)
+    text = text_of(published["view"]["blocks"])
+    assert "*On call*\n⚠️ Unavailable right now:" in text
+    assert "Payments down" in text and "Alerts you are responding to" in text  # the rest of the tab is there
