@@ -29,9 +29,11 @@ from bot.digests.service import Digests, DigestSettings
 from bot.digests.store import DigestStore
 from bot.domain import Backend
 from bot.domain.grantees import parse_grantees
+from bot.domain.sections import DigestScope, SectionProvider
 from bot.incidents import listener as incident_listener
 from bot.incidents import wiring as incident_wiring
 from bot.incidents.conversations import SlackConversations
+from bot.incidents.open_section import OpenIncidentsSection
 from bot.incidents.service import IncidentDeclarations
 from bot.incidents.store import DeclarationStore
 from bot.oncall import jobs as oncall_jobs
@@ -39,6 +41,7 @@ from bot.oncall import listener as oncall_listener
 from bot.oncall.feature import OnCallFeature
 from bot.oncall.jobs import FollowPoller
 from bot.oncall.mentions import SlackMentions
+from bot.oncall.sections import OnCallSections
 from bot.oncall.service import OnCall
 from bot.oncall.store import FollowStore
 from bot.services.action_path import ActionPath
@@ -53,6 +56,7 @@ from bot.services.people import People
 from bot.services.pickers import PickerSource
 from bot.services.policy import Permission, Policy
 from bot.services.reliable import OutboxDelivery, ReliableActions
+from bot.services.sections import Sections, section_pool
 from bot.services.triggers import Triggers
 from bot.services.webhooks import Delivery, WebhookReceiver
 from bot.slack.adapters.auth import WorkspaceAuthorization
@@ -108,6 +112,8 @@ class BotApp:
         self.services.work.call(self.authorization.warm)
         if self.services.policy.uses_groups:
             self.services.work.call(self.services.policy.warm)
+        if self.oncall is not None:
+            self.services.work.call(self.oncall.service.warm)
         if not self.scheduler.running:
             self.scheduler.start()
 
@@ -260,6 +266,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         path=path,
         pickers=pickers,
     )
+    # Extra sections of digests and the App Home (bot/domain/sections.py): features add their providers below.
+    sections_threads = section_pool()
+    closers.append(lambda: sections_threads.shutdown(wait=False))
+    digest_sections: Sections[DigestScope] = Sections(pool=sections_threads)
+    home_sections: Sections[str] = Sections(pool=sections_threads)
     digests = Digests(
         DigestStore(database),
         OpenAlerts(registry),
@@ -274,6 +285,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             command=settings.slack_command,
         ),
         track_rows=messages.track_rows,
+        sections=digest_sections,
     )
     if incident_work is not None:
         services.outbox.kinds.update(incident_work.outbox_kinds)
@@ -283,7 +295,9 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     services.triggers = Metered(services.triggers, TRIGGER_KINDS)  # type: ignore[assignment]
     if declarations is not None:
         declarations = Metered(declarations, INCIDENT_KINDS)  # type: ignore[assignment]
-    services.home = Home(registry, people, rootly, (digests.subscription_lines, feeds.subscription_lines))
+    services.home = Home(
+        registry, people, rootly, (digests.subscription_lines, feeds.subscription_lines), sections=home_sections
+    )
     metrics.read_outbox_depth_from(outbox_store.depth)
     scheduler = make_scheduler()
     # --- on call (bot/oncall/) ---
@@ -302,6 +316,14 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         command=settings.slack_command,
     )
     oncall_jobs.install(scheduler, oncall.poller, settings.oncall_poll_seconds)
+    oncall_sections = OnCallSections(oncall_service, people, command=settings.slack_command)
+    digest_sections.add(SectionProvider("On call", oncall_sections.for_digest))
+    home_sections.add(SectionProvider("On call", oncall_sections.for_person))
+    if rootly is not None:  # --- open incidents in digests (bot/incidents/open_section.py) ---
+        incidents_url = f"{settings.rootly_app_url}/account/incidents"
+        digest_sections.add(
+            SectionProvider("Open incidents", OpenIncidentsSection(rootly, more_url=incidents_url).for_digest)
+        )
     DigestJobs(scheduler, digests, resync_seconds=settings.digest_resync_seconds).install()
     add_interval_job(scheduler, "outbox", settings.outbox_seconds, services.outbox.deliver_due)
     add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))

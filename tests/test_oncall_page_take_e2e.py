@@ -64,6 +64,7 @@ def test_page_preview_then_one_alert_however_often_page_is_clicked(
     assert any("already sent" in a for a in answers)
     (posted,) = slack.wait_calls("chat.postMessage")  # the alert message, with its buttons, in the channel
     assert posted["channel"] == "C111" and "Checkout is failing" in text_of(posted)
+    assert "*Paged*\nBob Builder" in text_of(posted)  # who Rootly notified, while the alert rings
 
 
 def test_page_cancel_pages_nobody(bot: RunningBot, rootly: RootlyFake, slack: SlackFake, team: dict[str, Any]) -> None:

@@ -297,7 +297,7 @@ def test_message_shows_what_the_alert_is() -> None:
     assert f"*Started*\n<!date^{int(STARTED.timestamp())}^{{date_short_pretty}} at {{time}}|2026-03-01 09:23 UTC>" in (
         fields
     )
-    assert "*Responders*\nAnn Lee, Bo" in fields
+    assert "*Paged*\nAnn Lee, Bo" in fields  # triggered: the people on it are the ones paged
     assert not any(f.startswith("*Backend*") for f in fields)
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert "`env=prod`  `region=eu-west-1`" in text
@@ -370,7 +370,7 @@ def test_a_huge_alert_stays_within_slack_limits() -> None:
     assert 0 < shown < 40
     assert labels.endswith(f"+{40 - shown} more")
     assert "label_00=" in labels  # first labels first
-    assert "+" in next(f for f in field_texts(message) if f.startswith("*Responders*"))
+    assert "+" in next(f for f in field_texts(message) if f.startswith(("*Paged*", "*Responders*")))
 
 
 @pytest.mark.parametrize("char", ["你", "🔥", "ש", "&", "\u0000"])
@@ -637,3 +637,12 @@ def test_any_alert_list_renders_within_slack_limits(alerts: list[Alert], extra: 
         stamped = replace_alert_row(message["blocks"], alerts[0], stamp=Stamp("Acknowledged", "<@U123>", CREATED))
         assert stamped is not None
         assert_valid_message({"text": "t", "blocks": stamped})
+
+
+def test_who_is_on_it_is_paged_while_it_rings_then_responders() -> None:
+    paged = make_alert(notified=(Person("a@x", "Ann Lee"),), responders=(Person("8", "Bo"),))
+    assert "*Paged*\nAnn Lee" in field_texts(alert_message(paged))  # the notified users, not the responders
+    taken = replace(paged, status=AlertStatus.ACKNOWLEDGED)
+    fields = field_texts(alert_message(taken))
+    assert "*Responders*\nBo" in fields and not any(f.startswith("*Paged*") for f in fields)
+    assert not any(f.startswith(("*Paged*", "*Responders*")) for f in field_texts(alert_message(make_alert())))

@@ -42,7 +42,7 @@ def digest(build: Callable[[], BuiltApp], args: argparse.Namespace, out: TextIO,
     try:
         digests = bot.digests
         assert digests is not None
-        message = digests.render(filters, empty=Empty.NOTE)
+        message = digests.render(filters, empty=Empty.NOTE, channel=args.channel)  # the channel's team on call
         assert message is not None
         if args.print_only:
             print(json.dumps({"channel": args.channel, **message}, indent=2, ensure_ascii=False), file=out)

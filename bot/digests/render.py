@@ -5,6 +5,9 @@ get the rows that ``/rootly alerts`` uses (a line and its buttons, block ids car
 re-renders that row exactly as it does in a list. Everything else is a line; what does not fit is counted per
 group ("+137 more in payments"), and a link opens the full list in Rootly.
 
+Features' extra sections (``bot.domain.sections``: on call, open incidents) come right after the header, each at
+most :data:`EXTRA_JSON_MAX` characters of JSON and only while they fit, so the alerts keep most of the room.
+
 Sizes are accounted as the blocks' JSON while building (each block's JSON is measured once), so a digest of
 10,000 alerts costs what one of fifty does: only shown alerts are rendered. The result is checked against
 :func:`within_message_limits` at the end and rebuilt smaller in the (unexpected) case it does not fit.
@@ -21,9 +24,11 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain import Alert, AlertRef, AlertStatus, Urgency
+from bot.domain.sections import InfoSection
 from bot.render.alert_list import REWRITE_HEADROOM, alert_row
 from bot.render.alert_message import started
 from bot.render.ids import DEFAULT_COMMAND
+from bot.render.sections import section_block
 from bot.render.text import (
     HEADER_TEXT_MAX,
     MESSAGE_BLOCKS_JSON_BUDGET,
@@ -50,6 +55,10 @@ FILTERS_MAX = 300
 OVERFLOW_JSON_MAX = 1500  # the "not shown" summary, measured as JSON
 FALLBACK_MAX = 500
 NO_SERVICE = "no service"
+# Features' extra sections (on call, open incidents): each at most this much JSON, tried at shrinking text lengths,
+# so they never crowd out the alerts the digest is for.
+EXTRA_JSON_MAX = 1200
+EXTRA_TEXT_STEPS = (1000, 700, 450, 250, 120)
 _URGENCY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 _URGENCY_EMOJI = {0: "🟥", 1: "🔴", 2: "🟠", 3: "🟡"}
 
@@ -73,6 +82,7 @@ class DigestView:
     button_rows: int = BUTTON_ROWS
     lines_per_group: int = LINES_PER_GROUP
     command: str = DEFAULT_COMMAND  # the configured slash command, for the footer's "… digest off" hint
+    sections: Sequence[InfoSection] = ()  # features' extra sections, shown after the header (bot.domain.sections)
 
 
 @dataclass
@@ -152,12 +162,26 @@ def empty_digest(view: DigestView) -> dict[str, Any]:
         context = " · ".join(x for x in (context, _failures_text(view.failures)) if x)
     if context:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    return {"text": f"{truncate(view.title, 100)}: no open alerts", "blocks": [b.to_dict() for b in blocks]}
+    rendered = [blocks[0].to_dict(), *extra_blocks(view.sections), *(b.to_dict() for b in blocks[1:])]
+    return {"text": f"{truncate(view.title, 100)}: no open alerts", "blocks": rendered}
 
 
 # --- building ---------------------------------------------------------------------------------------------------
 def _json_len(value: Any) -> int:
     return len(json.dumps(value))
+
+
+def extra_block(section: InfoSection) -> dict[str, Any]:
+    """One section block of at most :data:`EXTRA_JSON_MAX` characters of JSON: the longest text that fits."""
+    for limit in EXTRA_TEXT_STEPS:
+        block = section_block(section, limit)
+        if _json_len(block) <= EXTRA_JSON_MAX:
+            return block
+    return section_block(InfoSection(section.title, failure="too long to show here"), EXTRA_TEXT_STEPS[-1])
+
+
+def extra_blocks(sections: Sequence[InfoSection]) -> Blocks:
+    return [extra_block(s) for s in sections]
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -214,6 +238,9 @@ class _Builder:
 
     def build(self) -> Blocks:
         self._add(*self._head())
+        for block in extra_blocks(self.view.sections):
+            if self._fits(block):
+                self._add(block)
         full = False
         for u_index, bucket in enumerate(self.groups):
             if full:

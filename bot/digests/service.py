@@ -33,8 +33,10 @@ from bot.digests.replies import understood
 from bot.digests.schedule import Kind, Schedule, ScheduleError, interval_anchor, interval_words, parse_zone
 from bot.digests.store import DigestRun, DigestStore, DigestSubscription, Empty, RunStatus
 from bot.domain import AlertFilters, SubscriptionLine
+from bot.domain.sections import DigestScope
 from bot.render.ids import DEFAULT_COMMAND
 from bot.services.open_alerts import OpenAlerts
+from bot.services.sections import Sections
 from bot.support import errors
 from bot.support.leases import LeaseKeeper
 
@@ -133,7 +135,10 @@ class Digests:
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
         track_rows: Callable[[str, str, dict[str, Any]], None] | None = None,
+        sections: Sections[DigestScope] | None = None,
     ) -> None:
+        # Features' extra sections (on call, open incidents), wired in bot.app; read only for a digest that is posted.
+        self.sections = sections
         # AlertMessages.track_rows: a posted digest's rows are re-rendered by actions taken anywhere.
         self.track_rows = track_rows or (lambda channel, ts, message: None)
         self.store = store
@@ -218,8 +223,12 @@ class Digests:
         empty: Empty,
         since: datetime | None = None,
         subscription: DigestSubscription | None = None,
+        channel: str = "",
     ) -> dict[str, Any] | None:
-        """Read the open alerts (pages of 100) and render the digest; None when nothing is open and empty:skip."""
+        """Read the open alerts (pages of 100) and render the digest; None when nothing is open and empty:skip.
+        The features' sections are read meanwhile (and left unread when nothing is posted)."""
+        # Read meanwhile, not after: a digest then takes as long as the slower of the two reads, not their sum.
+        pending = self.sections.start(DigestScope(channel, filters)) if self.sections is not None else None
         page, failures = self.open_alerts.list(filters, limit=FETCH_MAX)
         view = DigestView(
             alerts=page.alerts,
@@ -234,6 +243,7 @@ class Digests:
             backend_label=self.settings.backend_label,
             can_declare=self.settings.can_declare,
             command=self.settings.command,
+            sections=tuple(pending.collect()) if pending is not None else (),
         )
         if page.total <= 0 and not page.alerts:
             return empty_digest(view) if empty is Empty.NOTE or failures else None
@@ -241,7 +251,7 @@ class Digests:
 
     def post_now(self, channel: str, filters: AlertFilters) -> str:
         """``/rootly digest now``: a digest in the channel at once (a person asked, so "nothing open" is said)."""
-        message = self.render(filters, empty=Empty.NOTE)
+        message = self.render(filters, empty=Empty.NOTE, channel=channel)
         assert message is not None
         ts = self.poster.post(channel, message)
         self.track_rows(channel, ts, message)
@@ -293,7 +303,7 @@ class Digests:
         previous = self.store.last_delivered(sub.id)
         since = previous.slot_at if previous else sub.created_at
         try:
-            message = self.render(sub.filters, empty=sub.empty, since=since, subscription=sub)
+            message = self.render(sub.filters, empty=sub.empty, since=since, subscription=sub, channel=sub.channel)
         except errors.BackendError as exc:
             return Outcome.RELEASED, f"reading alerts failed: {exc.message}"
         if message is None:

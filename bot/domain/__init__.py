@@ -96,6 +96,7 @@ class Alert:
     noise: bool | None = None
     environments: tuple[Service, ...] = ()
     groups: tuple[Service, ...] = ()  # Rootly calls teams "groups" on alerts
+    notified: tuple[Person, ...] = ()  # who the backend paged (Rootly ``notified_users``), when it says
 
     @property
     def can_acknowledge(self) -> bool:

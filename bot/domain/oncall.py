@@ -35,6 +35,8 @@ class OnCallTarget:
     levels: int = 0  # escalation policies: how many levels it has (0: unknown)
     routing_key: str | None = None  # ilert escalation policies: where an event must be routed to page it
     email: str | None = None  # users
+    member_ids: tuple[str, ...] = ()  # teams: their members' user ids (Rootly ``user_ids``)
+    policy_ids: tuple[str, ...] = ()  # teams and services: the escalation policies alerting them pages
 
     @property
     def key(self) -> str:

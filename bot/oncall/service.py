@@ -123,6 +123,14 @@ class OnCall:
             found.extend(cached)
         return found
 
+    def warm(self) -> None:
+        """Read the names at start (``rootly-bot run``), so the first digest or tab with an "On call" section does not
+        wait for four lists; a failure is only logged: the names are read again when first asked for."""
+        try:
+            self.directory()
+        except errors.BackendError as exc:
+            log.info("on-call names not read at start: %s", exc.message)
+
     def target(self, key: str) -> OnCallTarget | None:
         return next((t for t in self.directory() if t.key == key), None)
 
@@ -190,6 +198,40 @@ class OnCall:
             failures=tuple(failures),
             can_take=target is not None and target.kind is TargetKind.SCHEDULE and target.backend is Backend.ROOTLY,
         )
+
+    def everyone(self) -> tuple[list[OnCallShift], list[str], list[str]]:
+        """Every backend's whole on-call answer from the cache ``/rootly oncall`` fills (one ``listOncalls`` a
+        backend per ``answer_ttl``, however many digests and tabs ask): shifts, failures, backends without on call.
+        Raises the error when every backend asked failed, so a caller can say the part is unavailable."""
+        now = self.clock()
+        shifts: list[OnCallShift] = []
+        failures: list[str] = []
+        missing: list[str] = []
+        last: errors.BackendError | None = None
+        for source in self.sources.values():
+            try:
+                shifts.extend(self.shifts(source, None, now))
+            except errors.NotFound:
+                missing.append(source.display_name)
+            except errors.BackendError as exc:
+                last = exc
+                failures.append(f"{source.display_name} could not be asked ({exc.message}).")
+        if last is not None and len(failures) == len(self.sources):
+            raise last
+        return shifts, failures, missing
+
+    def policies(self, shifts: list[OnCallShift]) -> tuple[PolicyOnCall, ...]:
+        """Shifts grouped by escalation policy and level as of now, gaps included (as ``/rootly oncall`` shows)."""
+        return self._policies(shifts, None, self.clock())
+
+    def mentions_for(self, shifts: Iterable[OnCallShift]) -> dict[str, str]:
+        """Email (lower case) → Slack user id for these shifts' people (each looked up once an hour)."""
+        return self._mentions(shifts)
+
+    def person_for(self, backend: Backend, email: str) -> Person | None:
+        """The backend's user with this email (looked up once an hour), or None."""
+        source = self.sources.get(backend)
+        return self._user(source, email) if source is not None else None
 
     def _asked(self, target: OnCallTarget | None) -> list[OnCallSource]:
         return [s for k, s in self.sources.items() if target is None or target.backend is k]

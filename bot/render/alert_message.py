@@ -219,9 +219,11 @@ def _fields(alert: Alert, bounds: _Bounds, backend_label: bool) -> list[str]:
     pairs.append(("Started", slack_date(started(alert))))
     if alert.status is AlertStatus.RESOLVED and alert.ended_at:
         pairs.append(("Resolved", slack_date(alert.ended_at)))
-    if alert.responders:
-        names = [escape_bounded(p.name, _VALUE_MAX) for p in alert.responders]
-        pairs.append(("Responders", join_bounded(names, bounds.names)))
+    # While it rings, the people on it are the ones paged (Rootly's notified users, else its responders).
+    paged = (alert.notified or alert.responders) if alert.status is AlertStatus.TRIGGERED else ()
+    if paged or alert.responders:
+        names = [escape_bounded(p.name, _VALUE_MAX) for p in paged or alert.responders]
+        pairs.append(("Paged" if paged else "Responders", join_bounded(names, bounds.names)))
     if backend_label:
         pairs.append(("Backend", BACKEND_NAMES[alert.ref.backend]))
     return [f"*{label}*\n{value}" for label, value in pairs]

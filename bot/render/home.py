@@ -16,12 +16,15 @@ from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, Mar
 from slack_sdk.models.views import View
 
 from bot.domain import Alert, Incident, Service, SubscriptionLine
+from bot.domain.sections import InfoSection
 from bot.render.alert_list import alert_row
+from bot.render.sections import section_block
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
 
 MAX_VIEW_BLOCKS = 100
 NOTICE_BLOCKS_MAX = 4
 SUBSCRIPTIONS_MAX = 20
+SECTIONS_MAX = 5  # features' sections, two blocks each
 Blocks = list[dict[str, Any]]
 
 
@@ -42,6 +45,7 @@ class HomeData:
     incidents: tuple[Incident, ...] | None = None
     subscriptions: tuple[SubscriptionLine, ...] = ()  # digests, feeds, follows: whatever the features list
     failures: tuple[str, ...] = field(default=())
+    sections: tuple[InfoSection, ...] = ()  # features' sections (on call…), shown first: bot.domain.sections
 
 
 def home_view(
@@ -60,6 +64,8 @@ def home_view(
         _context(f"As of {slack_date(data.as_of)} · refreshed each time you open this tab"),
     ]
     blocks += list(notice)[:NOTICE_BLOCKS_MAX]
+    for section in data.sections[:SECTIONS_MAX]:
+        blocks += [DividerBlock().to_dict(), section_block(section)]
     blocks += _alerts_section(
         "🙋 Alerts you are responding to",
         data.responding,

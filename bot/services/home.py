@@ -8,6 +8,8 @@ What "yours" means, kept simple so it can be said in one line on the tab (and in
   you own no service, every triggered alert is shown, so the tab is still the place to start.
 - **Active incidents**: Rootly incidents in an active status (in triage, started, detected, acknowledged, mitigated).
 - **Subscriptions**: the digests and feeds you set up, in any channel.
+- **Features' sections** (on call: "You are on call for …"), from the providers ``bot.app`` registers
+  (:mod:`bot.domain.sections`); read in parallel with the parts above, each within a deadline.
 
 Each part is read on its own: one that fails is named on the tab and the others still show.
 """
@@ -24,6 +26,7 @@ from bot.domain import Alert, AlertFilters, Backend, Incident, Service, Subscrip
 from bot.render.home import SECTION_MAX, HomeData
 from bot.services.people import People
 from bot.services.pickers import ACTIVE_STATUSES
+from bot.services.sections import Sections
 from bot.support import errors
 from bot.support.cache import TTLCache
 
@@ -44,7 +47,9 @@ class Home:
         *,
         clock: Callable[[], datetime] | None = None,
         services_ttl: float = 300.0,
+        sections: Sections[str] | None = None,
     ) -> None:
+        self.sections = sections  # features' sections, asked with the Slack user id
         self.backends = backends
         self.people = people
         self.rootly = rootly
@@ -53,6 +58,7 @@ class Home:
         self._owned: TTLCache[str, tuple[Service, ...]] = TTLCache(services_ttl)
 
     def gather(self, slack_user_id: str) -> HomeData:
+        pending = self.sections.start(slack_user_id) if self.sections is not None else None
         failures: list[str] = []
         responding: list[Alert] = []
         unmatched: list[str] = []
@@ -91,6 +97,7 @@ class Home:
                 line for read in self.subscriptions for line in self._mine(read, slack_user_id, failures)
             ),
             failures=tuple(failures),
+            sections=tuple(pending.collect()) if pending is not None else (),
         )
 
     def _responding(self, backend: AlertBackend, user_id: str) -> list[Alert]:

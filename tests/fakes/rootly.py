@@ -249,10 +249,20 @@ class RootlyFake(ValidatingFake):
         """An environment; Production and Staging exist by default."""
         return self._add_catalog("environments", name, slug)
 
-    def add_team(self, name: str, slug: str | None = None, slack_channels: Iterable[tuple[str, str]] = ()) -> str:
-        """A team (JSON:API type ``groups``, alert attribute ``groups``); ``slack_channels`` as (id, name) pairs."""
+    def add_team(
+        self,
+        name: str,
+        slug: str | None = None,
+        slack_channels: Iterable[tuple[str, str]] = (),
+        members: Iterable[int] = (),
+    ) -> str:
+        """A team (JSON:API type ``groups``, alert attribute ``groups``); ``slack_channels`` as (id, name) pairs,
+        ``members`` as Rootly user ids (``user_ids``)."""
         channels = [{"id": cid, "name": cname} for cid, cname in slack_channels]
-        return self._add_catalog("teams", name, slug, **({"slack_channels": channels} if channels else {}))
+        extra: dict[str, Any] = {"slack_channels": channels} if channels else {}
+        if members:
+            extra["user_ids"] = list(members)
+        return self._add_catalog("teams", name, slug, **extra)
 
     def add_incident_type(self, name: str, slug: str | None = None) -> str:
         """An incident type; "Default" exists by default."""
@@ -560,8 +570,29 @@ class RootlyFake(ValidatingFake):
         seeded["urgency"] = attrs.get("alert_urgency_id")
         seeded["source"] = attrs.get("source") or "api"
         alert = self._new_alert(seeded, source="api")
+        alert["attributes"]["notified_users"] = [
+            copy.deepcopy(self.users[u]) for u in self._paged_users(attrs) if u in self.users
+        ]
         self._alert_event(alert, "informational", "created")
         return self._ok({"data": alert}, 201)
+
+    def _paged_users(self, attrs: dict[str, Any]) -> list[int]:
+        """Who Rootly notifies for an alert's notification target: a user, or level 1 of the escalation policies
+        of the target (a policy, or the policies listing the team or service), as on call now."""
+        kind, target = attrs.get("notification_target_type"), str(attrs.get("notification_target_id") or "")
+        if kind == "User":
+            return [int(target)] if target.isdigit() else []
+        field = {"EscalationPolicy": None, "Group": "group_ids", "Service": "service_ids"}
+        if kind not in field:
+            return []
+        now = datetime.now(UTC)
+        found: list[int] = []
+        for entry in self._effective_oncalls():
+            policy = self.policies[entry["policy_id"]]
+            hit = entry["policy_id"] == target if field[kind] is None else target in policy[field[kind]]
+            if hit and entry["level"] == 1 and entry["starts"] <= now < entry["ends"] and entry["user_id"] not in found:
+                found.append(entry["user_id"])
+        return found
 
     def _update_alert(self, req: Recorded, body: Any, key: str) -> Reply:
         alert = self._find_alert(key)

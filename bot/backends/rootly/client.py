@@ -211,8 +211,10 @@ class RootlyClient:
         slack_channel_id: str | None = None,
         sequential_id: int | None = None,
         updated_since: datetime | None = None,
+        services: tuple[str, ...] = (),
     ) -> list[Incident]:
-        """Newest first, one page (at most 100); ``label`` is ``(key, value)``: ``filter[labels]=key:value``."""
+        """Newest first, one page (at most 100); ``label`` is ``(key, value)``: ``filter[labels]=key:value``;
+        ``services`` are slugs (``filter[services]``)."""
         params: dict[str, str | int | None] = {
             "filter[search]": search,
             "filter[status]": ",".join(statuses),
@@ -220,6 +222,7 @@ class RootlyClient:
             "filter[created_at][gte]": _iso(created_since) if created_since else None,
             "filter[severity]": ",".join(severities),
             "filter[teams]": ",".join(teams),
+            "filter[services]": ",".join(services),
             "filter[slack_channel_id]": slack_channel_id,
             "filter[sequential_id]": str(sequential_id) if sequential_id is not None else None,
             "filter[updated_at][gte]": _iso(updated_since) if updated_since else None,

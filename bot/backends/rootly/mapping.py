@@ -16,6 +16,14 @@ def person(data: dict[str, Any]) -> Person:
     return Person(id=str(data.get("id")), name=str(name), email=attrs.get("email"))
 
 
+def _notified(user: dict[str, Any]) -> Person:
+    """A ``notified_users`` entry: a user's attributes without an id, so the email stands for it."""
+    found = person(user)
+    if user.get("id") is not None:
+        return found
+    return Person(str(user.get("email") or found.name), found.name, found.email)
+
+
 def alert(resource: dict[str, Any]) -> Alert:
     attrs = resource.get("attributes") or {}
     urgency_attrs = attrs.get("alert_urgency")
@@ -58,6 +66,7 @@ def alert(resource: dict[str, Any]) -> Alert:
         ended_at=parse_time(attrs.get("ended_at")),
         updated_at=parse_time(attrs.get("updated_at")),
         responders=tuple(person(r) for r in attrs.get("responders") or () if isinstance(r, dict)),
+        notified=tuple(_notified(u) for u in attrs.get("notified_users") or () if isinstance(u, dict)),
         noise=None if noise is None else noise == "noise",
         environments=environments,
         groups=groups,

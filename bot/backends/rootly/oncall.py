@@ -5,6 +5,7 @@ and taking the pager (``createOverrideShift``). Satisfies ``bot.oncall.ports.OnC
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ NOTIFICATION_TARGET = {
     TargetKind.ESCALATION_POLICY: "EscalationPolicy",
     TargetKind.SERVICE: "Service",
 }
+_PAGED_THROUGH = (TargetKind.TEAM, TargetKind.SERVICE)
 _FILTER = {
     TargetKind.TEAM: "filter[group_ids]",
     TargetKind.SCHEDULE: "filter[schedule_ids]",
@@ -46,10 +48,12 @@ class RootlyOnCall:
             for item in body.get("data") or ():
                 attrs = item.get("attributes") or {}
                 channels = tuple(str(c.get("id")) for c in attrs.get("slack_channels") or () if isinstance(c, dict))
-                found.append(_target(TargetKind.TEAM, item, slack_channel_ids=channels))
+                members = tuple(str(u) for u in attrs.get("user_ids") or ())
+                found.append(_target(TargetKind.TEAM, item, slack_channel_ids=channels, member_ids=members))
         for body in self.http.pages("/v1/schedules", max_pages=DIRECTORY_PAGES):
             found.extend(_target(TargetKind.SCHEDULE, item) for item in body.get("data") or ())
         params = {"include": "escalation_policy_levels"}
+        pages: dict[str, set[str]] = {}  # team or service id → the escalation policies alerting it pages
         for body in self.http.pages("/v1/escalation_policies", params, max_pages=DIRECTORY_PAGES):
             levels: dict[str, set[int]] = {}
             for inc in body.get("included") or ():
@@ -59,9 +63,18 @@ class RootlyOnCall:
             for item in body.get("data") or ():
                 count = len(levels.get(str(item.get("id")), ()))
                 found.append(_target(TargetKind.ESCALATION_POLICY, item, levels=count))
+                attrs = item.get("attributes") or {}
+                for owner in (*(attrs.get("group_ids") or ()), *(attrs.get("service_ids") or ())):
+                    pages.setdefault(str(owner), set()).add(str(item.get("id")))
         for body in self.http.pages("/v1/services", max_pages=DIRECTORY_PAGES):
-            found.extend(_target(TargetKind.SERVICE, item) for item in body.get("data") or ())
-        return found
+            for item in body.get("data") or ():
+                own = (item.get("attributes") or {}).get("escalation_policy_id")
+                if own:
+                    pages.setdefault(str(item.get("id")), set()).add(str(own))
+                found.append(_target(TargetKind.SERVICE, item))
+        return [
+            replace(t, policy_ids=tuple(sorted(pages.get(t.id, ())))) if t.kind in _PAGED_THROUGH else t for t in found
+        ]
 
     def on_call(self, target: OnCallTarget | None, since: datetime, until: datetime) -> list[OnCallShift]:
         params: dict[str, str] = {"include": "user", "since": _iso(since), "until": _iso(until)}
