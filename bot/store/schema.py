@@ -268,7 +268,7 @@ thread_notes = Table(
     Column("ts", String(32), nullable=False),
     Column("backend", String(16), nullable=False),
     Column("alert_id", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | added
+    Column("status", String(16), nullable=False),  # pending | added | queued (in the outbox)
     Column("note_id", String(128)),
     Column("details", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

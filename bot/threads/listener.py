@@ -23,6 +23,7 @@ from bot.slack.context import Services
 from bot.slack.syntax import Invalid, usage
 from bot.store.db import Database
 from bot.threads import render
+from bot.threads.landed import LandedNotes
 from bot.threads.service import StorySettings, ThreadNotes, ThreadStory
 from bot.threads.slack_threads import SlackThreads
 from bot.threads.store import ThreadStore
@@ -61,7 +62,15 @@ def register(app: App, services: Services, database: Database, closers: list[Cal
     )
     services.messages.changed.append(story.alert_changed)
     closers.append(story.close)
-    threads = Threads(story, ThreadNotes(store, services.actions, poster, landed=services.path.finish))
+    notes = ThreadNotes(
+        store,
+        services.actions,
+        poster,
+        landed=services.path.finish,
+        check=LandedNotes(services.backends, services.people),
+        queue=services.reliable,
+    )
+    threads = Threads(story, notes)
     command_name = settings.slack_command
     services.subcommands["threads"] = lambda rest, command, ack, respond: handle(
         threads, parse_threads(rest), command, ack, command_name

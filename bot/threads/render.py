@@ -141,6 +141,15 @@ def note_failed(reason: str) -> dict[str, Any]:
     }
 
 
+def note_queued(reason: str) -> dict[str, Any]:
+    """The short reply when a thread reply is in the outbox: it becomes a note later, once."""
+    text = f"⏳ This reply is not a note yet: {reason} The bot tells you (only you) when it is."
+    return {
+        "text": _plain(text),
+        "blocks": [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))).to_dict()],
+    }
+
+
 def threads_on(channel: str, already: bool) -> dict[str, Any]:
     text = (
         f"Replies in alert threads in <#{channel}> now become notes on the alert, authored by your Rootly user "

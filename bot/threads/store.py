@@ -160,6 +160,15 @@ class ThreadStore:
                 .values(status="added", note_id=note_id[:128], details=details)
             )
 
+    def note_queued(self, channel: str, ts: str) -> None:
+        """In the outbox: still claimed (one note whatever is retried), its words known to the story."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(thread_notes)
+                .where(thread_notes.c.channel == channel, thread_notes.c.ts == ts)
+                .values(status="queued")
+            )
+
     def release_note(self, channel: str, ts: str) -> None:
         """The note could not be written: forget the claim, so trying again (the shortcut) can."""
         with self.engine.begin() as conn:
