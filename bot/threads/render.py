@@ -7,9 +7,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
+from bot.domain.limits import NOTE_MAX_CHARS
 from bot.domain.timeline import Happening, TimelineEvent
+from bot.render.ids import Action, Block, Callback
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
 
 # One reply holds at most this many events (a storm becomes several replies, each well inside Slack's 50 blocks).
@@ -173,3 +182,49 @@ def threads_status(channel: str, on: bool) -> dict[str, Any]:
         "text": f"Replies in alert threads in <#{channel}> stay in Slack. `/rootly threads on` makes them notes; "
         "the “Add to alert as note” message shortcut works on any single reply."
     }
+
+
+NOTE_SHORTCUT_TITLE = "Add to alert as note"
+
+
+def note_shortcut_modal(
+    *, private_metadata: str, text: str, alert: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The "Add to alert as note" form for a message outside an alert's thread: which alert (as `/rootly note`
+    takes it), and the message's text to edit. ``alert`` and ``error`` hand back what the person typed, with what
+    went wrong, after a submission failed."""
+    blocks: list[Any] = []
+    if error:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(f"⚠️ {error}", SECTION_TEXT_MAX))))
+    which = PlainTextInputElement(
+        action_id=Action.NOTE_ALERT.value,
+        initial_value=alert[:200] if alert else None,
+        max_length=300,
+        placeholder="t8rgnt, ALT-1234, the alert's UUID or its link",
+    )
+    blocks.append(
+        InputBlock(
+            block_id=Block.NOTE_ALERT.value,
+            label="Alert",
+            element=which,
+            hint="The short id, the UUID or a Rootly (or ilert) alert link, as /rootly note takes it.",
+        )
+    )
+    note = PlainTextInputElement(
+        action_id=Action.NOTE_TEXT.value,
+        multiline=True,
+        max_length=NOTE_MAX_CHARS,
+        initial_value=text[:NOTE_MAX_CHARS] if text else None,
+        placeholder="What did you find or do? It goes on the alert's timeline.",
+    )
+    blocks.append(InputBlock(block_id=Block.NOTE_INPUT.value, label="Note", element=note))
+    view = View(
+        type="modal",
+        callback_id=Callback.NOTE_SHORTCUT_MODAL.value,
+        title=NOTE_SHORTCUT_TITLE,
+        submit="Add note",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+    return view.to_dict()

@@ -206,6 +206,9 @@ class ThreadNotes:
     def enabled(self, channel: str) -> bool:
         return self.store.enabled(channel)
 
+    def in_alert_thread(self, channel: str, thread_ts: str) -> bool:
+        return self.store.alert_of_message(channel, thread_ts) is not None
+
     def from_reply(self, channel: str, thread_ts: str, ts: str, user: str, text: str) -> NoteOutcome | None:
         """A reply in a thread: a note when the channel opted in and the thread is an alert's; None otherwise."""
         if not self.store.enabled(channel) or self.store.alert_of_message(channel, thread_ts) is None:
