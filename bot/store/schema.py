@@ -275,3 +275,14 @@ thread_notes = Table(
     UniqueConstraint("channel", "ts", name="uq_thread_note"),
     Index("ix_thread_notes_alert", "backend", "alert_id"),
 )
+
+# Alert lists posted in a channel (`/rootly alerts here`) whose thread tells the story of every alert in a row of
+# theirs, each reply headed by its alert (bot/threads). Digests are not in it: their rows re-render, their thread
+# stays quiet.
+thread_lists = Table(
+    "thread_lists",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)

@@ -68,6 +68,7 @@ def register(app: App, services: Services, database: Database, closers: list[Cal
         ),
     )
     services.messages.changed.append(story.alert_changed)
+    services.messages.list_posted.append(store.record_list)  # `/rootly alerts here`: its thread tells its rows
     closers.append(story.close)
     notes = ThreadNotes(
         store,

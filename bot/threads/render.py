@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain import Alert, AlertRef
 from bot.domain.limits import NOTE_MAX_CHARS
 from bot.domain.timeline import Happening, TimelineEvent
 from bot.render.ids import Action, Block, Callback
@@ -124,19 +125,33 @@ def _plain(line: str) -> str:
     return re.sub(r"<([^|>]+)\|([^>]+)>", r"\2", line).replace("*", "")
 
 
-def story_replies(events: Sequence[TimelineEvent]) -> list[tuple[list[TimelineEvent], dict[str, Any]]]:
-    """The events (already folded, in order) as thread replies: (events told, message) per reply."""
+def alert_heading(alert: Alert | AlertRef) -> str:
+    """What heads a reply in a list's thread, where many alerts' stories meet: the alert's id and summary."""
+    if isinstance(alert, AlertRef):
+        return f"*{escape(alert.id)}*"
+    summary = escape_bounded(alert.summary, 200)
+    return f"*{link(alert.url, alert.label)}* · {summary}" if alert.url else f"*{escape(alert.label)}* · {summary}"
+
+
+def story_replies(
+    events: Sequence[TimelineEvent], *, heading: str | None = None
+) -> list[tuple[list[TimelineEvent], dict[str, Any]]]:
+    """The events (already folded, in order) as thread replies: (events told, message) per reply. ``heading`` (in a
+    list's thread) names the alert at the top of each reply."""
     replies: list[tuple[list[TimelineEvent], dict[str, Any]]] = []
     for start in range(0, len(events), EVENTS_PER_REPLY):
         chunk = list(events[start : start + EVENTS_PER_REPLY])
         blocks: list[Any] = []
+        if heading:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(heading, SECTION_TEXT_MAX))))
         for event in chunk:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(event_line(event), SECTION_TEXT_MAX))))
         when = [e.at for e in chunk if e.at is not None]
         if when:
             stamp = slack_date(max(when), "{time}")
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=stamp)]))
-        text = truncate("\n".join(_plain(event_line(e)) for e in chunk), 3_000)
+        lines = ([_plain(heading)] if heading else []) + [_plain(event_line(e)) for e in chunk]
+        text = truncate("\n".join(lines), 3_000)
         replies.append((chunk, {"text": text, "blocks": [b.to_dict() for b in blocks]}))
     return replies
 

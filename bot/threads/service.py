@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain import AlertRef
+from bot.domain import Alert, AlertRef
 from bot.domain.results import Queued
 from bot.domain.timeline import Happening, TimelineEvent
 from bot.render.replies import describe_failure
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DONE_REACTION = "white_check_mark"
 QUEUED_REACTION = "hourglass_flowing_sand"
+ALERTS_REMEMBERED = 2_000  # alerts whose latest state heads list-thread replies (about 1 KB each)
 
 
 class AlertEventSource(Protocol):
@@ -93,9 +96,17 @@ class ThreadStory:
         self.owner = uuid.uuid4().hex
         self.coalescer = Coalescer(self._run, delay=settings.coalesce_seconds)
         self.rootly_reads = 0  # alert event reads, for figures
+        # The latest state seen of recently changed alerts: what heads their replies in a list's thread.
+        self._alerts: OrderedDict[AlertRef, Alert] = OrderedDict()
+        self._alerts_lock = threading.Lock()
 
-    def alert_changed(self, ref: AlertRef) -> None:
-        self.coalescer.touch(ref)
+    def alert_changed(self, alert: Alert) -> None:
+        with self._alerts_lock:
+            self._alerts[alert.ref] = alert
+            self._alerts.move_to_end(alert.ref)
+            while len(self._alerts) > ALERTS_REMEMBERED:
+                self._alerts.popitem(last=False)
+        self.coalescer.touch(alert.ref)
 
     def close(self) -> None:
         self.coalescer.close()
@@ -119,12 +130,23 @@ class ThreadStory:
                 done = False  # another replica is telling this thread; run again shortly
                 continue
             try:
-                self._tell_thread(thread, events, from_slack)
+                self._tell_thread(thread, events, from_slack, self._heading(ref) if thread.in_list else None)
             finally:
                 self.store.release(key, self.owner)
         return done
 
-    def _tell_thread(self, thread: Thread, events: Sequence[TimelineEvent], from_slack: list[SlackNote]) -> None:
+    def _heading(self, ref: AlertRef) -> str:
+        with self._alerts_lock:
+            alert = self._alerts.get(ref)
+        return render.alert_heading(alert if alert is not None else ref)
+
+    def _tell_thread(
+        self,
+        thread: Thread,
+        events: Sequence[TimelineEvent],
+        from_slack: list[SlackNote],
+        heading: str | None = None,
+    ) -> None:
         told = self.store.told(thread.channel, thread.ts)
         since = thread.posted_at - self.settings.history_skew
         fresh = [
@@ -136,7 +158,7 @@ class ThreadStory:
             return
         folded = render.fold_attribution(fresh)
         absorbed = [e.id for e in fresh if e.id not in {f.id for f in folded}]  # attribution notes merged away
-        for n, (chunk, message) in enumerate(render.story_replies(folded)):
+        for n, (chunk, message) in enumerate(render.story_replies(folded, heading=heading)):
             ids = [e.id for e in chunk] + (absorbed if n == 0 else [])
             if not self.store.mark_told(thread.channel, thread.ts, ids):
                 log.info("thread %s/%s: events already told elsewhere", thread.channel, thread.ts)
