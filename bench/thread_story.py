@@ -94,6 +94,7 @@ def polling_alone(samples: int, poll_seconds: float | None) -> None:
                 posted.append((alert["id"], services.messages.post("C111", rootly_backend.get_alert(alert["id"]))))
             assert services.poller is not None
             services.poller.poll_once()  # the feed's cursor, as a bot that has been running has it
+            time.sleep(settings.thread_coalesce_seconds + 1)  # the story runs the alerts' creation set off
             bot.app.start_background()  # the scheduler: feed polling every FEED_POLL_SECONDS, as `rootly-bot run`
             delays = []
             rng = random.Random()

@@ -195,7 +195,7 @@ def threads_status(channel: str, on: bool) -> dict[str, Any]:
         return {"text": f"Replies in alert threads in <#{channel}> become notes on the alert (`/rootly threads off`)."}
     return {
         "text": f"Replies in alert threads in <#{channel}> stay in Slack. `/rootly threads on` makes them notes; "
-        "the “Add to alert as note” message shortcut works on any single reply."
+        "the “Add to alert as note” message shortcut works on any single message."
     }
 
 
