@@ -100,3 +100,11 @@ def test_an_unknown_alert_hands_the_form_back_with_the_text(
     assert again["view"]["callback_id"] == Callback.NOTE_SHORTCUT_MODAL
     assert inputs(again["view"]) == {Block.NOTE_ALERT: "nosuch1", Block.NOTE_INPUT: "from a bot, checked"}
     assert "no alert" in text_of(again["view"]).lower()
+    # The form handed back is a new try: corrected, it adds the note.
+    alert, _ = feed_message(bot, rootly, slack)
+    fixed = slack.views[next(iter(slack.views))]
+    assert fixed["hash"] != view["hash"]
+    bot.sender.submit_view(fixed, values(alert["attributes"]["short_id"], "from a bot, checked"))
+    done = slack.wait_calls("views.update", 2, timeout=10)[-1]
+    assert "Note added" in text_of(done["view"])
+    assert [d for d, _ in rootly.notes(alert["id"])] == ["from a bot, checked\n\n— Alice Example (via Slack)"]

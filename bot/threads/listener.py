@@ -144,7 +144,10 @@ def register(app: App, services: Services, database: Database, closers: list[Cal
             return
         user = body.get("user") or {}
         view_id = str(view.get("id") or "")
-        if services.store.claim(f"note-shortcut-view:{view_id}", user.get("id") or "?", 3600) is not None:
+        # Per version of the form: Slack resending a submission repeats its hash; the form handed back after a
+        # failure (views.update) has a new one, so submitting it again is a new try.
+        claim = f"note-shortcut-view:{view_id}:{view.get('hash') or ''}"
+        if services.store.claim(claim, user.get("id") or "?", 3600) is not None:
             ack()  # the same submission again (a resend): the first one is being handled
             return
         ack(response_action="update", view=modals.progress_modal(render.NOTE_SHORTCUT_TITLE, "Adding your note…"))
@@ -193,8 +196,11 @@ def _add_from_form(
         again = render.note_shortcut_modal(private_metadata=metadata, text=note, alert=typed_ref, error=why)
         show(again, replies.problem(f"Your note was not added: {why}", typed=note))
         return
-    finished = services.path.finish(result)  # every message of the alert shows the note
-    reply = finished.reply or replies.outcome(result)
+    reply = replies.outcome(result)
+    try:
+        reply = services.path.finish(result).reply or reply  # every message of the alert shows the note
+    except Exception:  # the note is on the alert whatever happens to the messages showing it
+        log.warning("could not re-render the messages of the alert noted from form %s", view_id, exc_info=True)
     if isinstance(result, Queued):
         show(modals.done_modal(render.NOTE_SHORTCUT_TITLE, replies.queued(result)["text"]), reply)
     else:
