@@ -210,6 +210,8 @@ def _add_from_form(
 def _note_answer(outcome: Any) -> dict[str, Any]:
     if outcome.added:
         return {"text": f"✅ {outcome.message}", "response_type": "ephemeral"}
+    if outcome.queued:
+        return {"text": f"⏳ {outcome.message}", "response_type": "ephemeral"}
     return replies.problem(outcome.message)
 
 
