@@ -1,6 +1,8 @@
 """Alert threads: how long from an event in Rootly to its reply in the alert's thread, and what a poll costs.
 
     .venv/bin/python -m bench.thread_story [--samples 20] [--alerts 10]
+    .venv/bin/python -m bench.thread_story --poll [--samples 5] [--poll-seconds 30]
+
 
 In-process, against the Rootly and Slack fakes on 127.0.0.1 (no added latency):
 
@@ -10,6 +12,11 @@ In-process, against the Rootly and Slack fakes on 127.0.0.1 (no added latency):
   thread reply. With polling alone the delay is this plus the wait for the next poll: uniform over
   0…``FEED_POLL_SECONDS`` (30 s by default), so ≈ 15 s on average and at most ≈ 30 s + this;
 - Rootly calls per poll: with ``--alerts`` tracked alerts each changed once since the last poll, and with none.
+
+``--poll`` measures instead of computing the delay with polling alone: the bot runs its scheduler as deployed, with
+``FEED_POLL_SECONDS`` at its default (or ``--poll-seconds`` for a scaled run) and no webhook; each sample makes a
+change in Rootly at a random moment of the poll cycle (stratified over the cycle) and times it until its reply is
+in the thread.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import random
 import re
 import statistics
 import tempfile
@@ -68,11 +76,55 @@ def _kind(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
+def polling_alone(samples: int, poll_seconds: float | None) -> None:
+    """Event in Rootly → thread reply with the scheduler's own polling, no webhook: what a Socket Mode bot sees."""
+    interval = poll_seconds if poll_seconds is not None else Settings.feed_poll_seconds
+    with tempfile.TemporaryDirectory() as tmp, RootlyFake(token="rootly-test-token") as rootly, SlackFake() as slack:
+        slack.add_user("U111", "alice@example.com", "Alice Example")
+        overrides = {} if poll_seconds is None else {"FEED_POLL_SECONDS": f"{poll_seconds:g}"}
+        env = bot_env(Path(tmp), rootly, slack, **overrides)  # FEED_POLL_SECONDS unset: the default
+        settings = Settings.from_env(env)
+        assert settings.feed_poll_seconds == interval
+        with BotServer(settings, slack.response_url()) as bot:
+            services = bot.app.services
+            rootly_backend = services.backends.get(next(iter(services.backends)).kind)
+            posted = []
+            for n in range(samples):
+                alert = rootly.add_alert(summary=f"bench poll {n}", status="triggered")
+                posted.append((alert["id"], services.messages.post("C111", rootly_backend.get_alert(alert["id"]))))
+            assert services.poller is not None
+            services.poller.poll_once()  # the feed's cursor, as a bot that has been running has it
+            time.sleep(settings.thread_coalesce_seconds + 1)  # the story runs the alerts' creation set off
+            bot.app.start_background()  # the scheduler: feed polling every FEED_POLL_SECONDS, as `rootly-bot run`
+            delays = []
+            rng = random.Random()
+            for n, (alert_id, ts) in enumerate(posted):
+                # A random moment of the poll cycle, stratified so that a few samples still cover the whole cycle.
+                time.sleep(interval * (n + rng.random()) / samples)
+                rootly.act_in_rootly(alert_id, "note", None, f"poll {n}")
+                start = time.monotonic()
+                delays.append(_wait_replies(slack, "C111", ts, 1, timeout=interval + 30) - start)
+                print(f"  sample {n + 1}/{samples}: {delays[-1]:.2f} s", flush=True)
+    xs = sorted(delays)
+    print(f"\n| event in Rootly → thread reply, polling every {interval:g} s | median | mean | min | max | samples |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| scheduler's own polling, no webhook | {statistics.median(xs):.2f} s | {statistics.fmean(xs):.2f} s"
+        f" | {xs[0]:.2f} s | {xs[-1]:.2f} s | {len(xs)} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=None, help="20 (webhook), 5 (--poll)")
     parser.add_argument("--alerts", type=int, default=10)
+    parser.add_argument("--poll", action="store_true", help="measure with the scheduler's polling alone")
+    parser.add_argument("--poll-seconds", type=float, default=None, help="with --poll: scale FEED_POLL_SECONDS")
     args = parser.parse_args()
+    if args.poll:
+        polling_alone(args.samples or 5, args.poll_seconds)
+        return
+    args.samples = args.samples or 20
     with tempfile.TemporaryDirectory() as tmp, RootlyFake(token="rootly-test-token") as rootly, SlackFake() as slack:
         slack.add_user("U111", "alice@example.com", "Alice Example")
         env = bot_env(Path(tmp), rootly, slack, FEED_POLL_SECONDS="0", ROOTLY_WEBHOOK_SECRET=SECRET)

@@ -357,9 +357,11 @@ def test_the_shortcut_adds_one_message_without_opting_in(bot: RunningBot, rootly
     assert bot.sender.interactive(payload).status_code == 200  # the same message again: not a second note
     assert "already a note" in text_of(slack.wait_responses(2, timeout=10)[1])
     assert len(rootly.notes(alert["id"])) == 1
+    # Outside an alert's thread: a form asks which alert (tests/test_thread_note_form_e2e.py).
     top = dict(payload, message={"type": "message", "text": "hi", "user": "U111", "ts": "5.5"})
     bot.sender.interactive(top)
-    assert "reply in the thread of an alert" in text_of(slack.wait_responses(3, timeout=10)[2])
+    [opened] = slack.wait_calls("views.open", 1, timeout=10)
+    assert opened["view"]["callback_id"] == Callback.NOTE_SHORTCUT_MODAL
 
 
 # --- ilert ------------------------------------------------------------------------------------------------------

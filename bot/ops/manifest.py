@@ -128,7 +128,7 @@ def manifest_yaml(options: ManifestOptions | None = None) -> str:
         "    - name: Add to alert as note",
         "      type: message",
         f"      callback_id: {Callback.NOTE_SHORTCUT.value}",
-        "      description: Add this message in an alert's thread to the alert as a note",
+        "      description: Add this message to an alert as a note",
         "",
         "oauth_config:",
         "  scopes:",

@@ -55,6 +55,7 @@ class Action(StrEnum):
     INCIDENT_ROLE = "incident.role"
     INCIDENT_ROLE_USER = "incident.role_user"
     INCIDENT_PICK = "incident.pick"  # which incident, in the "Add to incident timeline" modal
+    NOTE_ALERT = "note.alert"  # which alert, in the "Add to alert as note" modal (bot/threads/)
 
 
 class Callback(StrEnum):
@@ -70,12 +71,14 @@ class Callback(StrEnum):
     ADD_TO_TIMELINE_SHORTCUT = "add_to_incident_timeline"
     TIMELINE_MODAL = "incident_timeline_modal"  # the shortcut's modal: which incident
     NOTE_SHORTCUT = "add_alert_note"  # message shortcut "Add to alert as note" (bot/threads/listener.py)
+    NOTE_SHORTCUT_MODAL = "alert_note_shortcut_modal"  # the shortcut's modal off an alert's thread: which alert
 
 
 class Block(StrEnum):
     """``block_id`` of blocks whose state the bot reads back."""
 
     NOTE_INPUT = "note_input"
+    NOTE_ALERT = "note_alert"  # which alert, in the "Add to alert as note" modal
     ALERT_ACTIONS = "alert_actions"
     ALERT_SUMMARY = "alert_summary"
     EDIT_SUMMARY = "edit_summary"

@@ -110,11 +110,9 @@ class AlertActions:
     def add_note(self, target: Target, slack_user_id: str, text: str, user_name: str | None = None) -> ActionResult:
         backend, alert = self._locate(target)
         actor = self.people.actor(slack_user_id, backend, user_name)
-        details = text.strip()
+        details = note_details(text, actor)
         warnings: tuple[str, ...] = ()
         if actor.backend_user is None:
-            # Still add the note, by the API key's user, saying who wrote it in Slack.
-            details = f"{details}\n\n— {actor.name} (via Slack)"
             warnings = (f"Your name is not attached as the author: {actor.unmatched_reason}.",)
         note = backend.add_note(alert.ref.id, details, actor.backend_user)
         return ActionResult(Verb.NOTE, alert, actor, _now(), done=True, note=note, warnings=warnings)
@@ -193,6 +191,13 @@ class AlertActions:
             log.warning("attribution note on %s failed: %s", alert.label, exc)
             return (f"The note saying you did this could not be added ({exc.message}).",)
         return ()
+
+
+def note_details(text: str, actor: Actor) -> str:
+    """A note's text as written to the backend: without a backend user it is added by the API key's user, so it
+    says who wrote it in Slack (how an unconfirmed note is recognised later, too)."""
+    details = text.strip()
+    return details if actor.backend_user is not None else f"{details}\n\n— {actor.name} (via Slack)"
 
 
 def _now() -> datetime:

@@ -60,7 +60,9 @@ class AlertMessages:
         self._row_locks: dict[tuple[str, str], threading.Lock] = {}
         self._row_locks_guard = threading.Lock()
         # Told after every refresh, whether or not a message changed (a note changes no state): bot/threads.
-        self.changed: list[Callable[[AlertRef], None]] = []
+        self.changed: list[Callable[[Alert], None]] = []
+        # Told of each list posted in a channel (not digests): bot/threads tells its rows' stories in its thread.
+        self.list_posted: list[Callable[[str, str], None]] = []
 
     def render(self, alert: Alert, stamp: Stamp | None = None) -> dict[str, Any]:
         return alert_message(alert, stamp=stamp, backend_label=self.backend_label, can_declare=self.can_declare)
@@ -75,6 +77,11 @@ class AlertMessages:
         """Post a message that shows alerts as rows (a list in a channel) and track each row it has."""
         ts = self.messenger.post(channel, message)
         self.track_rows(channel, ts, message)
+        for listener in self.list_posted:
+            try:
+                listener(channel, ts)
+            except Exception:  # never undoes the post
+                log.warning("could not note the list %s %s", channel, ts, exc_info=True)
         return ts
 
     def track_rows(self, channel: str, ts: str, message: dict[str, Any]) -> None:
@@ -127,7 +134,7 @@ class AlertMessages:
                 continue
             sent += self._rerender_row(post.channel, post.ts, alert, stamp)
         for listener in self.changed:
-            listener(alert.ref)
+            listener(alert)
         return sent, places
 
     def replace(self, channel: str, ts: str, message: dict[str, Any]) -> None:

@@ -106,18 +106,35 @@ class ReliableActions:
             return call()
         except TRANSIENT as exc:
             ambiguous = isinstance(exc, errors.Unavailable) and exc.ambiguous
-            payload = {
-                "slack_user_id": origin.slack_user_id,
-                "user_name": origin.user_name,
-                "channel": origin.channel,
-                "response_url": origin.response_url,
-                "queued_at": datetime.now(UTC).isoformat(),
-                **extra,
-            }
-            # Written before the person is told, so a crash right after loses nothing.
-            item_id = self.store.enqueue(verb.value, encode_target(target), payload, check_first=ambiguous)
-            log.info("queued %s on %s as outbox item %s: %s", verb.value, target, item_id, exc.message)
-            return Queued(verb, target.id, exc.message, item_id, typed, ambiguous, exc.backend)
+            return self._queue(verb, target, origin, extra, exc, typed, ambiguous)
+
+    def queue_note(self, target: Target, origin: Origin, text: str, exc: errors.BackendError) -> Queued:
+        """Queue a note without trying it now, checked against the alert's notes before it is sent: for a caller
+        whose own attempt may have landed and who could not check (the backend still not answering)."""
+        return self._queue(Verb.NOTE, target, origin, {"text": text}, exc, text, True)
+
+    def _queue(
+        self,
+        verb: Verb,
+        target: Target,
+        origin: Origin,
+        extra: dict[str, Any],
+        exc: errors.BackendError,
+        typed: str | None,
+        check_first: bool,
+    ) -> Queued:
+        payload = {
+            "slack_user_id": origin.slack_user_id,
+            "user_name": origin.user_name,
+            "channel": origin.channel,
+            "response_url": origin.response_url,
+            "queued_at": datetime.now(UTC).isoformat(),
+            **extra,
+        }
+        # Written before the person is told, so a crash right after loses nothing.
+        item_id = self.store.enqueue(verb.value, encode_target(target), payload, check_first=check_first)
+        log.info("queued %s on %s as outbox item %s: %s", verb.value, target, item_id, exc.message)
+        return Queued(verb, target.id, exc.message, item_id, typed, check_first, exc.backend)
 
 
 Notify = Callable[[dict[str, Any], "ActionResult | None", str | None], None]

@@ -347,6 +347,21 @@ def _rows(conn: Connection) -> None:
     _create(conn, *_v8.sorted_tables)
 
 
+# --- 9: alert threads on lists posted in a channel (frozen) -----------------------------------------------------------
+_v9 = MetaData()
+Table(
+    "thread_lists",
+    _v9,
+    Column("channel", String(32), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _thread_lists(conn: Connection) -> None:
+    _create(conn, *_v9.sorted_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -358,6 +373,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "live incident messages: incident_messages", _incident_messages),
     Migration(7, "alert threads: thread_channels, thread_events, thread_notes", _threads),
     Migration(8, "alert rows in lists and digests: row_messages, row_posts", _rows),
+    Migration(9, "alert threads on lists posted in a channel: thread_lists", _thread_lists),
 )
 
 LATEST = MIGRATIONS[-1].version

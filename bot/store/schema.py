@@ -268,10 +268,21 @@ thread_notes = Table(
     Column("ts", String(32), nullable=False),
     Column("backend", String(16), nullable=False),
     Column("alert_id", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | added
+    Column("status", String(16), nullable=False),  # pending | added | queued (in the outbox)
     Column("note_id", String(128)),
     Column("details", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("channel", "ts", name="uq_thread_note"),
     Index("ix_thread_notes_alert", "backend", "alert_id"),
+)
+
+# Alert lists posted in a channel (`/rootly alerts here`) whose thread tells the story of every alert in a row of
+# theirs, each reply headed by its alert (bot/threads). Digests are not in it: their rows re-render, their thread
+# stays quiet.
+thread_lists = Table(
+    "thread_lists",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
 )

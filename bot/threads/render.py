@@ -7,9 +7,19 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
+from bot.domain import Alert, AlertRef
+from bot.domain.limits import NOTE_MAX_CHARS
 from bot.domain.timeline import Happening, TimelineEvent
+from bot.render.ids import Action, Block, Callback
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
 
 # One reply holds at most this many events (a storm becomes several replies, each well inside Slack's 50 blocks).
@@ -115,19 +125,33 @@ def _plain(line: str) -> str:
     return re.sub(r"<([^|>]+)\|([^>]+)>", r"\2", line).replace("*", "")
 
 
-def story_replies(events: Sequence[TimelineEvent]) -> list[tuple[list[TimelineEvent], dict[str, Any]]]:
-    """The events (already folded, in order) as thread replies: (events told, message) per reply."""
+def alert_heading(alert: Alert | AlertRef) -> str:
+    """What heads a reply in a list's thread, where many alerts' stories meet: the alert's id and summary."""
+    if isinstance(alert, AlertRef):
+        return f"*{escape(alert.id)}*"
+    summary = escape_bounded(alert.summary, 200)
+    return f"*{link(alert.url, alert.label)}* · {summary}" if alert.url else f"*{escape(alert.label)}* · {summary}"
+
+
+def story_replies(
+    events: Sequence[TimelineEvent], *, heading: str | None = None
+) -> list[tuple[list[TimelineEvent], dict[str, Any]]]:
+    """The events (already folded, in order) as thread replies: (events told, message) per reply. ``heading`` (in a
+    list's thread) names the alert at the top of each reply."""
     replies: list[tuple[list[TimelineEvent], dict[str, Any]]] = []
     for start in range(0, len(events), EVENTS_PER_REPLY):
         chunk = list(events[start : start + EVENTS_PER_REPLY])
         blocks: list[Any] = []
+        if heading:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(heading, SECTION_TEXT_MAX))))
         for event in chunk:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(event_line(event), SECTION_TEXT_MAX))))
         when = [e.at for e in chunk if e.at is not None]
         if when:
             stamp = slack_date(max(when), "{time}")
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=stamp)]))
-        text = truncate("\n".join(_plain(event_line(e)) for e in chunk), 3_000)
+        lines = ([_plain(heading)] if heading else []) + [_plain(event_line(e)) for e in chunk]
+        text = truncate("\n".join(lines), 3_000)
         replies.append((chunk, {"text": text, "blocks": [b.to_dict() for b in blocks]}))
     return replies
 
@@ -135,6 +159,15 @@ def story_replies(events: Sequence[TimelineEvent]) -> list[tuple[list[TimelineEv
 def note_failed(reason: str) -> dict[str, Any]:
     """The short reply when a thread reply could not become a note."""
     text = f"⚠️ This reply was not added to the alert as a note: {reason}"
+    return {
+        "text": _plain(text),
+        "blocks": [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))).to_dict()],
+    }
+
+
+def note_queued(reason: str) -> dict[str, Any]:
+    """The short reply when a thread reply is in the outbox: it becomes a note later, once."""
+    text = f"⏳ This reply is not a note yet: {reason} The bot tells you (only you) when it is."
     return {
         "text": _plain(text),
         "blocks": [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))).to_dict()],
@@ -162,5 +195,51 @@ def threads_status(channel: str, on: bool) -> dict[str, Any]:
         return {"text": f"Replies in alert threads in <#{channel}> become notes on the alert (`/rootly threads off`)."}
     return {
         "text": f"Replies in alert threads in <#{channel}> stay in Slack. `/rootly threads on` makes them notes; "
-        "the “Add to alert as note” message shortcut works on any single reply."
+        "the “Add to alert as note” message shortcut works on any single message."
     }
+
+
+NOTE_SHORTCUT_TITLE = "Add to alert as note"
+
+
+def note_shortcut_modal(
+    *, private_metadata: str, text: str, alert: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The "Add to alert as note" form for a message outside an alert's thread: which alert (as `/rootly note`
+    takes it), and the message's text to edit. ``alert`` and ``error`` hand back what the person typed, with what
+    went wrong, after a submission failed."""
+    blocks: list[Any] = []
+    if error:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(f"⚠️ {error}", SECTION_TEXT_MAX))))
+    which = PlainTextInputElement(
+        action_id=Action.NOTE_ALERT.value,
+        initial_value=alert[:200] if alert else None,
+        max_length=300,
+        placeholder="t8rgnt, ALT-1234, the alert's UUID or its link",
+    )
+    blocks.append(
+        InputBlock(
+            block_id=Block.NOTE_ALERT.value,
+            label="Alert",
+            element=which,
+            hint="The short id, the UUID or a Rootly (or ilert) alert link, as /rootly note takes it.",
+        )
+    )
+    note = PlainTextInputElement(
+        action_id=Action.NOTE_TEXT.value,
+        multiline=True,
+        max_length=NOTE_MAX_CHARS,
+        initial_value=text[:NOTE_MAX_CHARS] if text else None,
+        placeholder="What did you find or do? It goes on the alert's timeline.",
+    )
+    blocks.append(InputBlock(block_id=Block.NOTE_INPUT.value, label="Note", element=note))
+    view = View(
+        type="modal",
+        callback_id=Callback.NOTE_SHORTCUT_MODAL.value,
+        title=NOTE_SHORTCUT_TITLE,
+        submit="Add note",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+    return view.to_dict()

@@ -12,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain import AlertRef, Backend
 from bot.store.alerts import AlertStore
 from bot.store.db import Database
-from bot.store.schema import claims, posted_messages, thread_channels, thread_events, thread_notes
+from bot.store.schema import (
+    claims,
+    posted_messages,
+    row_posts,
+    thread_channels,
+    thread_events,
+    thread_lists,
+    thread_notes,
+)
 
 
 def _now() -> datetime:
@@ -26,12 +34,14 @@ def _aware(when: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Thread:
-    """An alert message the bot posted, whose thread tells the alert's story."""
+    """An alert message the bot posted, whose thread tells the alert's story; or a list posted in a channel
+    (``in_list``), whose thread tells the story of each alert in it, each reply headed by its alert."""
 
     ref: AlertRef
     channel: str
     ts: str
     posted_at: datetime
+    in_list: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,8 +66,23 @@ class ThreadStore:
             .where(posted_messages.c.backend == ref.backend.value, posted_messages.c.alert_id == ref.id)
             .order_by(posted_messages.c.id)
         )
+        lists = (
+            select(thread_lists.c.channel, thread_lists.c.ts, thread_lists.c.posted_at)
+            .join(row_posts, (row_posts.c.channel == thread_lists.c.channel) & (row_posts.c.ts == thread_lists.c.ts))
+            .where(row_posts.c.backend == ref.backend.value, row_posts.c.alert_id == ref.id)
+            .order_by(thread_lists.c.posted_at)
+        )
         with self.engine.connect() as conn:
-            return [Thread(ref, row.channel, row.ts, _aware(row.posted_at)) for row in conn.execute(query)]
+            own = [Thread(ref, row.channel, row.ts, _aware(row.posted_at)) for row in conn.execute(query)]
+            return own + [Thread(ref, r.channel, r.ts, _aware(r.posted_at), in_list=True) for r in conn.execute(lists)]
+
+    def record_list(self, channel: str, ts: str) -> None:
+        """A list posted in a channel (``/rootly alerts here``): its thread tells its alerts' stories from now on."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(thread_lists).values(channel=channel, ts=ts, posted_at=_now()))
+        except IntegrityError:
+            pass  # already known
 
     def alert_of_message(self, channel: str, ts: str) -> AlertRef | None:
         """The alert whose message is (channel, ts): the root of the thread a reply is in."""
@@ -158,6 +183,15 @@ class ThreadStore:
                 update(thread_notes)
                 .where(thread_notes.c.channel == channel, thread_notes.c.ts == ts)
                 .values(status="added", note_id=note_id[:128], details=details)
+            )
+
+    def note_queued(self, channel: str, ts: str) -> None:
+        """In the outbox: still claimed (one note whatever is retried), its words known to the story."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(thread_notes)
+                .where(thread_notes.c.channel == channel, thread_notes.c.ts == ts)
+                .values(status="queued")
             )
 
     def release_note(self, channel: str, ts: str) -> None:

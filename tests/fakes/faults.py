@@ -1,4 +1,5 @@
-"""Faults that last: a Rootly that is down until told otherwise, and one that is not listening yet.
+"""Faults that last: a Rootly that is down until told otherwise, one that is not listening yet, and one whose answers
+come after the client gave up.
 
 :meth:`~tests.fakes.validating.ValidatingFake.script` queues single replies; an outage is a state instead, so the
 guarantee tests can say "Rootly answers 503 for 30 s" whatever the bot sends meanwhile.
@@ -6,8 +7,10 @@ guarantee tests can say "Rootly answers 503 for 30 s" whatever the bot sends mea
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+import time
 from typing import Any
 
 from tests.fakes.rootly import RootlyFake
@@ -78,3 +81,29 @@ class LateListener:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+class LateAnswerRootly(OutageRootly):
+    """A Rootly that does the work but answers too late: :meth:`answer_late` makes the next matching requests
+    change Rootly's state at once and hold their reply for ``seconds``, so a client with a shorter timeout gives up
+    on a request that landed (the ambiguous failure a note must not be duplicated after). Unlike the ``"timeout"``
+    script (which makes the change after the client gave up), the change is there when the client looks for it.
+    It can also be :attr:`down`, as :class:`OutageRootly`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._late: list[tuple[str, re.Pattern[str], float]] = []
+
+    def answer_late(self, method: str, path_regex: str, seconds: float, times: int = 1) -> None:
+        with self._state:
+            self._late.extend([(method, re.compile(path_regex), seconds)] * times)
+
+    def handle(self, req: Recorded) -> Reply:
+        reply = super().handle(req)  # the change is made whatever happens to the answer
+        with self._state:
+            late = next((x for x in self._late if x[0] == req.method and x[1].fullmatch(req.path)), None)
+            if late is not None:
+                self._late.remove(late)
+        if late is not None:
+            time.sleep(late[2])
+        return reply
