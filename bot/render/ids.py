@@ -55,6 +55,7 @@ class Action(StrEnum):
     INCIDENT_ROLE = "incident.role"
     INCIDENT_ROLE_USER = "incident.role_user"
     INCIDENT_PICK = "incident.pick"  # which incident, in the "Add to incident timeline" modal
+    TIMELINE_COMMENT = "incident.timeline_comment"  # the adder's own words in that modal (optional)
 
 
 class Callback(StrEnum):
@@ -101,6 +102,7 @@ class Block(StrEnum):
     INCIDENT_ROLE = "incident_role"
     INCIDENT_ROLE_USER = "incident_role_user"
     INCIDENT_PICK = "incident_pick"
+    TIMELINE_COMMENT = "incident_timeline_comment"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).
