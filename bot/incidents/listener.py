@@ -35,6 +35,7 @@ from bot.incidents.context import Services
 from bot.incidents.conversations import thread_message
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
 from bot.incidents.modal import FIELD_BY_ACTION, FormValues
+from bot.incidents.operations import IncidentOperations
 from bot.incidents.prefill import Prefill
 from bot.incidents.service import Declared, IncidentDeclarations, InProgress, Origin, Outcome, Source, Unconfirmed
 from bot.incidents.timeline import TimelineShortcut
@@ -60,7 +61,7 @@ Result = Outcome | errors.BackendError | None  # None: an unexpected error (logg
 def register(app: App, core: Core, incidents: IncidentDeclarations | None, work: IncidentWork | None) -> None:
     """Declaring and working on incidents: the shortcuts, the form, the live message's controls, and the
     ``/rootly incident …`` and ``/rootly incidents …`` words."""
-    services = Services(core, incidents, work)
+    services = Services(core, incidents, work, IncidentOperations(core.policy, core.store.claim, work))
     for word in ("incident", "incidents"):
         core.subcommands[word] = lambda rest, command, ack, respond: open_from_command(
             services, app.client, ack, command, " ".join(rest.split()) or None

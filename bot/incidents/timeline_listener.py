@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 SUBMIT_WAIT = 1.8  # as the incident form: Slack drops a view submission not answered within 3 s
 TITLE = "Add to timeline"
 NO_ROOTLY = "Incidents are Rootly's, and this bot has no Rootly API key (ROOTLY_API_TOKEN)."
-CLAIM_SECONDS = 3600.0
 
 
 def register(app: App, services: Services, shortcut: TimelineShortcut | None) -> None:
@@ -145,7 +144,7 @@ def register(app: App, services: Services, shortcut: TimelineShortcut | None) ->
 
 def _first(services: Services, view_id: str, view_hash: str, user: str) -> bool:
     """True for the first submission of this view as shown (its hash): a resend is not."""
-    return services.store.claim(f"incident-timeline:{view_id}:{view_hash}", user or "?", CLAIM_SECONDS) is None
+    return services.operations.first_submission("incident-timeline", f"{view_id}:{view_hash}", user)
 
 
 def _problem(exc: Exception, typed: str) -> str:
