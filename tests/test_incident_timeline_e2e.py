@@ -61,7 +61,7 @@ def outcome(slack: SlackFake, n: int = 1) -> str:
     """What the modal says once the bot is done with the ``n``-th submission (not the form, not "Telling Rootly…")."""
 
     def done() -> list[str]:
-        views = [c["view"] for c in slack.calls("views.update")]
+        views = [c["view"] for c in slack.calls("views.update") if c["view"]["title"]["text"] == "Add to timeline"]
         return [
             text_of(v) for v in views if v.get("callback_id") != Callback.TIMELINE_MODAL and "Telling" not in text_of(v)
         ]
@@ -230,3 +230,48 @@ def test_a_bot_message_and_a_refusal_hand_the_typed_text_back(
     assert field(failed, Block.INCIDENT_PICK)["initial_value"] == "INC-1" and "Event is invalid" in text_of(failed)
     bot.sender.submit_view(failed, values("INC-1", "the words I typed"))  # handed back: may be submitted again
     assert "Added to the timeline" in outcome(slack, 1)
+
+
+def test_in_the_thread_an_incident_was_declared_from_it_is_prefilled(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    from tests.test_incidents_e2e import form as incident_form
+    from tests.test_incidents_e2e import shortcut as declare
+    from tests.test_incidents_e2e import thread_message
+    from tests.test_incidents_e2e import values as incident_values
+
+    slack.add_user("U222", "bob@example.com", "Bob Example")
+    thread_ts = slack.add_thread("C111", "Payments look slow", [("U222", "p99 is 4s")], parent_user="U111")
+    declare(bot, thread_message(slack, "C111", thread_ts))
+    bot.sender.submit_view(incident_form(slack), incident_values("Payments slow"))
+    wait_until(lambda: rootly.incidents)
+    [incident] = rootly.incidents.values()
+    wait_until(lambda: bot.app.incidents.store.get(f"thread:C111:{thread_ts}").incident is not None)
+    before = len(rootly.requests)
+    shortcut(bot, slack, "C111", ts="1764994400.000900", thread_ts=thread_ts, text="p99 back to 300 ms")
+    view = form(slack)
+    assert field(view, Block.INCIDENT_PICK)["initial_value"] == "INC-1" and "This thread is" in text_of(view)
+    # Known from the database: Rootly was only asked for the incident's current title, not by channel.
+    assert not [r for r in rootly.requests[before:] if r.path == "/v1/incidents"]
+    bot.sender.submit_view(view, values("INC-1"))
+    assert "Added to the timeline" in outcome(slack)
+    assert any("p99 back to 300 ms" in e for e in events(rootly, incident["id"]))
+
+
+def test_when_rootly_is_slow_to_say_which_incident_the_answer_comes_in_the_modal(
+    bot: RunningBot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    incident = seeded(rootly, slack)
+    shortcut(bot, slack, "C999")
+    view = form(slack)
+    rootly.latency = 2.0  # past the 1.8 s a submission waits for Rootly
+    answer = bot.sender.submit_view(view, values("#4242", "kept words"))
+    assert answer.json()["response_action"] == "update"  # "Telling Rootly…": Slack's 3 s are kept
+    failed = form(slack, 2)  # the form again, with the error and everything typed
+    assert "No incident `#4242`" in text_of(failed)
+    assert field(failed, Block.INCIDENT_PICK)["initial_value"] == "#4242"
+    assert field(failed, Block.TIMELINE_COMMENT)["initial_value"] == "kept words"
+    bot.sender.submit_view(failed, values("1", "kept words"))
+    assert "Added to the timeline" in outcome(slack)
+    rootly.latency = 0
+    assert len(events(rootly, incident["id"])) == 1

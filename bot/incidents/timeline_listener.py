@@ -117,19 +117,14 @@ def register(app: App, services: Services, shortcut: TimelineShortcut | None) ->
             kept = "\n".join(part for part in (f"Incident: {typed}", comment) if part.strip())
             _show(client, view_id, form, user_id, replies.problem(f"Not added: {error}", typed=kept or None))
 
-        def finish() -> None:
-            target = found
-            if target is None:  # Rootly was slow to say which incident: finish resolving here
-                late = future.result()
-                if isinstance(late, Exception):
-                    handed_back(_problem(late, typed))
-                    return
-                if not _first(services, view_id, view_hash, user_id):
-                    return
-                target = late
-            assert isinstance(target, Target)
+        def finish(resolved: Target | Exception | None, late: bool) -> None:
+            if not isinstance(resolved, Target):  # only a late resolution gets here without a Target
+                handed_back(_problem(resolved, typed) if resolved else "Something went wrong on the bot's side.")
+                return
+            if late and not _first(services, view_id, view_hash, user_id):
+                return  # a resend, resolved late too: the first one is being handled
             try:
-                outcome = shortcut.add(target, origin, quoted, comment)
+                outcome = shortcut.add(resolved, origin, quoted, comment)
             except Exception as exc:
                 handed_back(replies.describe_failure(exc, "the incident"))
                 return
@@ -139,7 +134,10 @@ def register(app: App, services: Services, shortcut: TimelineShortcut | None) ->
                 said = incident_replies.result_text(outcome)
             _show(client, view_id, modals.done_modal(TITLE, said), user_id, {"text": said})
 
-        services.work.call(finish)
+        if found is None:  # Rootly was slow to say which incident: finish when it has (no pool thread waits for it)
+            future.add_done_callback(lambda done: services.work.call(lambda: finish(done.result(), late=True)))
+        else:
+            services.work.call(lambda: finish(found, late=False))
 
 
 def _first(services: Services, view_id: str, view_hash: str, user: str) -> bool:
