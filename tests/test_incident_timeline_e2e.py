@@ -95,6 +95,12 @@ def test_in_an_incident_channel_the_incident_is_prefilled(
         "Comment: this is when we noticed\n\n"
         "— Alice Example (via Slack)"
     ]
+    [post] = [r for r in rootly.requests if r.method == "POST" and r.path.endswith("/events")]
+    assert post.json["data"]["type"] == "incident_events" and set(post.json["data"]["attributes"]) <= {
+        "event",
+        "visibility",
+    }
+    assert rootly.violations == []  # the body, and Rootly's answer, validate against the contract
     # Rootly was asked which incident the channel is, by its Slack channel, at opening; the submission asked nothing.
     lists = [r for r in rootly.requests if r.method == "GET" and r.path == "/v1/incidents"]
     assert [r.query.get("filter[slack_channel_id]") for r in lists] == [["CINC1"]]

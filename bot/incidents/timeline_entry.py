@@ -47,16 +47,20 @@ class Quoted:
 
     def encode(self) -> str:
         """JSON within :data:`METADATA_MAX` characters, shortening the text (and marking it so) when needed."""
-        quoted = self
-        for _ in range(8):
-            raw = json.dumps(asdict(quoted), ensure_ascii=False, separators=(",", ":"))
-            over = len(raw) - METADATA_MAX
-            if over <= 0:
-                return raw
-            # JSON may spend two characters on one of the text's (quotes, backslashes, newlines): cut twice the excess.
-            keep = max(0, len(quoted.text) - len(SHORTENED) - 2 * over - 16)
-            quoted = Quoted(**{**asdict(quoted), "text": quoted.text[:keep], "cut": True})
-        raise ValueError("the message's details do not fit in a modal")
+        raw = _dumps(self)
+        if len(raw) <= METADATA_MAX:
+            return raw
+        cut = Quoted(**{**asdict(self), "text": "", "cut": True})
+        budget = METADATA_MAX - len(_dumps(cut))
+        if budget < 0:
+            raise ValueError("the message's details do not fit in a modal")
+        kept = 0
+        for count, char in enumerate(self.text):
+            budget -= len(json.dumps(char, ensure_ascii=False)) - 2  # JSON spends 2 on a quote, 6 on a control
+            if budget < 0:
+                kept = count
+                break
+        return _dumps(Quoted(**{**asdict(cut), "text": self.text[:kept]}))
 
     @classmethod
     def decode(cls, raw: str) -> Quoted:
@@ -69,6 +73,10 @@ class Quoted:
         if not quoted.channel or not quoted.ts or not isinstance(quoted.text, str):
             raise ValueError("the timeline modal's metadata names no message")
         return quoted
+
+
+def _dumps(quoted: Quoted) -> str:
+    return json.dumps(asdict(quoted), ensure_ascii=False, separators=(",", ":"))
 
 
 def entry_text(quoted: Quoted, comment: str | None = None) -> str:
