@@ -176,7 +176,10 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={Block.INCIDENT_TEXT: why.removeprefix("⛔ ")[:1900]})
             return
         view_id = str(view.get("id") or "")
-        if not services.operations.first_submission("incident-view", view_id, user_id):
+        # Keyed by the view as shown (its hash): a resend is recognised, while the form handed back after a failure
+        # (a views.update, so a new hash) can be submitted again.
+        shown = f"{view_id}:{view.get('hash') or ''}"
+        if not services.operations.first_submission("incident-view", shown, user_id):
             ack()  # the same submission again (a resend): the first one is being handled
             return
         title = live_render.VERB_TITLES[verb.value]
