@@ -2,8 +2,8 @@
 
 Mitigate, Resolve and "Cancel incident…" open a short modal for the message Rootly keeps; "Add to timeline" one for
 the entry; "Assign role" one with the roles and a person. The modal opens on the request thread inside Slack's
-3-second trigger window (no Rootly call before it); its submission is claimed by view id, so a resent submission
-acts once, and a failure shows the modal again with what was typed.
+3-second trigger window (no Rootly call before it); its submission is claimed by view id and hash, so a resent
+submission acts once, and a failure shows the modal again with what was typed, ready to be submitted again.
 """
 
 from __future__ import annotations
