@@ -9,8 +9,7 @@ from slack_sdk import WebClient
 
 from bot.incidents import live_render
 from bot.incidents import replies as incident_replies
-from bot.incidents.actions import TRANSITIONS, IncidentResult, UnknownIncident, UnknownName, Verb
-from bot.incidents.controls import refused
+from bot.incidents.actions import UnknownIncident, UnknownName, Verb
 from bot.incidents.syntax import IncidentCommand, Invalid, ListIncidents, Work
 from bot.render import replies
 from bot.services.reliable import Origin
@@ -36,13 +35,7 @@ def handle(services: Services, client: WebClient, ack: Ack, command: dict[str, A
         ack(**replies.working(f"Looking up incidents ({parsed.filters.describe()})…"))
 
         def listing() -> dict[str, Any] | None:
-            actions = found.actions
-            severities = actions.severities_or_none()
-            by_name = {s.name.lower(): s.slug or s.name for s in severities}
-            wanted = tuple(by_name.get(s.lower(), s) for s in parsed.filters.severities)
-            incidents = actions.rootly.list_incidents(
-                statuses=parsed.filters.statuses, severities=wanted, teams=parsed.filters.teams, limit=25
-            )
+            incidents, severities = services.operations.list(parsed.filters)
             message = live_render.incident_list_message(
                 incidents,
                 severities,
@@ -58,7 +51,7 @@ def handle(services: Services, client: WebClient, ack: Ack, command: dict[str, A
         return
     assert isinstance(parsed, Work)
     verb = Verb(parsed.verb)
-    if why := refused(services, verb, user):
+    if why := services.operations.refusal(verb, user):
         ack(**replies.problem(why.removeprefix("⛔ ")))
         return
     ack(**replies.working(f"Working on it ({verb.value})…"))
@@ -71,22 +64,7 @@ def handle(services: Services, client: WebClient, ack: Ack, command: dict[str, A
             return replies.problem(exc.message, typed=parsed.whole or None)
 
     def act() -> dict[str, Any] | None:
-        incident, text = found.actions.target(parsed, channel)
-        outcome: Any
-        if verb in TRANSITIONS:
-            outcome = found.reliable.transition(verb, incident.id, origin, text or None, label=incident.label)
-        elif verb is Verb.NOTE:
-            outcome = found.reliable.add_note(incident.id, origin, text, label=incident.label)
-        elif verb is Verb.SEVERITY:
-            outcome = found.actions.set_severity(incident.id, user, text, name)
-        elif verb is Verb.ROLE:
-            assert parsed.person is not None
-            outcome = found.actions.assign_role(incident.id, user, text, parsed.person, name)
-        else:
-            outcome = found.actions.add_task(incident.id, user, text, name)
-        if isinstance(outcome, IncidentResult) and outcome.done:
-            found.messages.refresh(outcome.incident, outcome.stamp)
-        return incident_replies.outcome(outcome)
+        return incident_replies.outcome(services.operations.command(parsed, verb, origin))
 
     typed = parsed.whole or None
     services.work.submit(

@@ -2,8 +2,8 @@
 
 Mitigate, Resolve and "Cancel incident…" open a short modal for the message Rootly keeps; "Add to timeline" one for
 the entry; "Assign role" one with the roles and a person. The modal opens on the request thread inside Slack's
-3-second trigger window (no Rootly call before it); its submission is claimed by view id, so a resent submission
-acts once, and a failure shows the modal again with what was typed.
+3-second trigger window (no Rootly call before it); its submission is claimed by view id and hash, so a resent
+submission acts once, and a failure shows the modal again with what was typed, ready to be submitted again.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from bot.incidents import live_render
 from bot.incidents import replies as incident_replies
 from bot.incidents.actions import IncidentResult, Verb
 from bot.incidents.reliable import IncidentQueued
-from bot.incidents.syntax import PersonRef
 from bot.render import modals, replies
 from bot.render.ids import Action, Block, Callback
-from bot.services.policy import Permission
 from bot.services.reliable import Origin
 
 if TYPE_CHECKING:
@@ -36,7 +34,6 @@ log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NO_ROOTLY = "Incidents are Rootly's, and this bot has no Rootly API key (ROOTLY_API_TOKEN)."
-NEEDS = {Verb.RESOLVE: Permission.INCIDENT_RESOLVE, Verb.CANCEL: Permission.INCIDENT_RESOLVE}
 
 
 def incident_id(value: str | None) -> str:
@@ -44,15 +41,6 @@ def incident_id(value: str | None) -> str:
     if not value or not _ID.fullmatch(value):
         raise ValueError(f"not an incident id: {str(value)[:80]!r}")
     return value
-
-
-def refused(services: Services, verb: Verb, user: str) -> str | None:
-    """The policy's refusal (mrkdwn) when ``user`` may not do ``verb``; None when they may."""
-    permission = NEEDS.get(verb)
-    if permission is None:
-        return None
-    refusal = services.policy.check(permission, user)
-    return refusal.text if refusal else None
 
 
 def register(app: App, services: Services) -> None:
@@ -70,7 +58,7 @@ def register(app: App, services: Services) -> None:
             reply(**replies.problem("That button is not one I know. Refresh the incident and retry."))
             return
         user = str((body.get("user") or {}).get("id") or "")
-        if why := refused(services, verb, user):
+        if why := services.operations.refusal(verb, user):
             reply(**replies.problem(why.removeprefix("⛔ ")))
             return
         container = body.get("container") or {}
@@ -123,8 +111,8 @@ def register(app: App, services: Services) -> None:
         message = body.get("message") or {}
 
         def job() -> dict[str, Any] | None:
-            result = found.actions.set_severity(target, user_id, chosen, name)
-            return finish(services, found, client, result, container, message.get("blocks"), reply)
+            result = services.operations.set_severity(target, user_id, chosen, name)
+            return finish(services, result, container, message.get("blocks"), reply)
 
         services.work.submit(job, reply, subject="the incident")
 
@@ -152,7 +140,7 @@ def register(app: App, services: Services) -> None:
 
         def fill() -> None:
             try:
-                view = live_render.role_modal(subject, found.actions.roles(), metadata=meta)
+                view = live_render.role_modal(subject, services.operations.roles(), metadata=meta)
             except Exception as exc:
                 view = modals.done_modal(
                     "Assign role", f"⚠️ Could not read the roles: {replies.describe_failure(exc, 'the roles')}"
@@ -184,11 +172,14 @@ def register(app: App, services: Services) -> None:
         if verb is Verb.NOTE and not text:
             ack(response_action="errors", errors={Block.INCIDENT_TEXT: "Write something first."})
             return
-        if why := refused(services, verb, user_id):
+        if why := services.operations.refusal(verb, user_id):
             ack(response_action="errors", errors={Block.INCIDENT_TEXT: why.removeprefix("⛔ ")[:1900]})
             return
         view_id = str(view.get("id") or "")
-        if services.store.claim(f"incident-view:{view_id}", user_id or "?", 3600) is not None:
+        # Keyed by the view as shown (its hash): a resend is recognised, while the form handed back after a failure
+        # (a views.update, so a new hash) can be submitted again.
+        shown = f"{view_id}:{view.get('hash') or ''}"
+        if not services.operations.first_submission("incident-view", shown, user_id):
             ack()  # the same submission again (a resend): the first one is being handled
             return
         title = live_render.VERB_TITLES[verb.value]
@@ -199,10 +190,7 @@ def register(app: App, services: Services) -> None:
 
         def job() -> None:
             try:
-                if verb is Verb.NOTE:
-                    outcome = found.reliable.add_note(target, origin, text)
-                else:
-                    outcome = found.reliable.transition(verb, target, origin, text or None)
+                outcome = services.operations.submit(verb, target, origin, text)
             except Exception as exc:
                 error = replies.describe_failure(exc, "the incident")
                 failed = live_render.action_modal(
@@ -213,7 +201,7 @@ def register(app: App, services: Services) -> None:
             if isinstance(outcome, IncidentQueued):
                 said = incident_replies.queued_text(outcome)
             else:
-                finish(services, found, client, outcome, container, None, None)
+                finish(services, outcome, container, None, None)
                 said = incident_replies.result_text(outcome)
             _show(client, view_id, modals.done_modal(title, said), user_id, {"text": said})
 
@@ -239,7 +227,7 @@ def register(app: App, services: Services) -> None:
         user = body.get("user") or {}
         user_id = str(user.get("id") or "")
         view_id = str(view.get("id") or "")
-        if services.store.claim(f"incident-view:{view_id}", user_id or "?", 3600) is not None:
+        if not services.operations.first_submission("incident-view", view_id, user_id):
             ack()
             return
         ack(response_action="update", view=modals.progress_modal("Assign role", "Telling Rootly…"))
@@ -247,12 +235,8 @@ def register(app: App, services: Services) -> None:
 
         def job() -> None:
             try:
-                result = found.actions.assign_role(
-                    target,
-                    user_id,
-                    str(role["value"]),
-                    PersonRef(f"<@{person}>", slack_user_id=str(person)),
-                    user.get("name"),
+                result = services.operations.assign_role(
+                    target, user_id, str(role["value"]), str(person), user.get("name")
                 )
             except Exception as exc:
                 error = replies.describe_failure(exc, "the incident")
@@ -264,7 +248,7 @@ def register(app: App, services: Services) -> None:
                     {"text": error},
                 )
                 return
-            finish(services, found, client, result, container, None, None)
+            finish(services, result, container, None, None)
             said = incident_replies.result_text(result)
             _show(client, view_id, modals.done_modal("Assign role", said), user_id, {"text": said})
 
@@ -273,30 +257,16 @@ def register(app: App, services: Services) -> None:
 
 def finish(
     services: Services,
-    found: IncidentWork,
-    client: WebClient,
     result: IncidentResult,
     container: dict[str, Any],
     blocks: list[dict[str, Any]] | None,
     reply: Callable[..., Any] | None,
 ) -> dict[str, Any] | None:
-    """Re-render every message of the incident (and the clicked row of a list); the person's answer, when the
-    message itself does not say it all."""
-    found.messages.refresh(result.incident, result.stamp)
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    shown = found.messages.is_tracked(channel, ts)
-    if not shown and blocks:
-        rows = live_render.replace_incident(blocks, result.incident, found.messages.severities(), result.stamp)
-        if rows is not None:
-            text = result.incident.title[:300]
-            if container.get("is_ephemeral") and reply is not None:
-                reply(replace_original=True, text=text, blocks=rows)
-            elif channel and ts:
-                client.chat_update(channel=channel, ts=ts, text=text, blocks=rows)
-            shown = True
-    if result.done and not result.warnings and shown:
-        return None
-    return incident_replies.result_message(result)
+    """Re-render what the action changed; the person's answer, when the message itself does not say it all."""
+    finished = services.operations.finish(result, container, blocks)
+    if finished.ephemeral_rows is not None and reply is not None:
+        reply(replace_original=True, text=result.incident.title[:300], blocks=finished.ephemeral_rows)
+    return finished.answer
 
 
 def _subject(body: dict[str, Any], target: str) -> str:

@@ -30,12 +30,15 @@ from bot.incidents import controls as incident_controls
 from bot.incidents import modal as incident_modal
 from bot.incidents import prefill as incident_prefill
 from bot.incidents import syntax as incident_syntax
+from bot.incidents import timeline_listener
 from bot.incidents.context import Services
 from bot.incidents.conversations import thread_message
 from bot.incidents.form import Meta, field_errors, read_form, to_new_incident
 from bot.incidents.modal import FIELD_BY_ACTION, FormValues
+from bot.incidents.operations import IncidentOperations
 from bot.incidents.prefill import Prefill
 from bot.incidents.service import Declared, IncidentDeclarations, InProgress, Origin, Outcome, Source, Unconfirmed
+from bot.incidents.timeline import TimelineShortcut
 from bot.incidents.wiring import IncidentWork
 from bot.render import replies
 from bot.render.ids import Action, Block, Callback
@@ -56,14 +59,20 @@ Result = Outcome | errors.BackendError | None  # None: an unexpected error (logg
 
 
 def register(app: App, core: Core, incidents: IncidentDeclarations | None, work: IncidentWork | None) -> None:
-    """Declaring and working on incidents: the shortcut, the form, the live message's controls, and the
+    """Declaring and working on incidents: the shortcuts, the form, the live message's controls, and the
     ``/rootly incident …`` and ``/rootly incidents …`` words."""
-    services = Services(core, incidents, work)
+    services = Services(core, incidents, work, IncidentOperations(core.policy, core.store.claim, work))
     for word in ("incident", "incidents"):
         core.subcommands[word] = lambda rest, command, ack, respond: open_from_command(
             services, app.client, ack, command, " ".join(rest.split()) or None
         )
     incident_controls.register(app, services)
+    shortcut = None
+    if incidents is not None and work is not None:
+        shortcut = TimelineShortcut(
+            work.actions, work.reliable, work.messages, incidents.store, incidents.conversations, incidents.user_name
+        )
+    timeline_listener.register(app, services, shortcut)
 
     @app.shortcut(Callback.DECLARE_INCIDENT_SHORTCUT.value)
     def shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

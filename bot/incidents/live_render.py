@@ -31,10 +31,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain import CatalogItem, Incident, IncidentRole
+from bot.domain.limits import TEXT_INPUT_MAX
+from bot.incidents.timeline_entry import Quoted
 from bot.render.ids import Action, Block, Callback
 from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, escape_bounded, link, slack_date, truncate
 
 ENTRY_MAX = 10_000  # characters of one timeline entry, as for alert notes
+REFERENCE_MAX = 300  # an incident's number, slug, UUID or Rootly link
+COMMENT_MAX = TEXT_INPUT_MAX  # Slack's bound on a plain-text input
 _TITLE_MAX = 200
 _STATUS = {
     "in_triage": "🔍 In triage",
@@ -262,25 +266,43 @@ def role_modal(
 
 def timeline_modal(
     preview: str,
-    incidents: Sequence[Incident],
     *,
     metadata: str,
-    selected: str | None = None,
+    reference: str | None = None,
+    found: str | None = None,
+    comment: str | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """The "Add to incident timeline" shortcut: which incident (prefilled where the message is one's)."""
+    """The "Add to incident timeline" shortcut: which incident (prefilled with ``reference`` where the message is in
+    an incident's channel or thread; ``found`` says which), and an optional comment. ``preview`` is the message's
+    line in mrkdwn. ``reference``, ``comment`` and ``error`` also hand back what was typed after a failure."""
     blocks: list[Any] = [ContextBlock(elements=[MarkdownTextObject(text=truncate(preview, SECTION_TEXT_MAX))])]
+    if found:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(found, SECTION_TEXT_MAX))]))
     if error:
         blocks.append(SectionBlock(text=truncate(f"⚠️ {error}", SECTION_TEXT_MAX)))
-    options = [Option(value=i.id, text=truncate(f"{i.label} {i.title}", 75)) for i in incidents[:100]]
-    if not options:
-        blocks.append(SectionBlock(text="No open incident to add it to. Declare one first."))
-        return View(type="modal", title="Add to timeline", close="Close", blocks=blocks).to_dict()
-    initial = next((o for o in options if o.value == selected), None)
-    select = StaticSelectElement(
-        action_id=Action.INCIDENT_PICK.value, placeholder="Incident", options=options, initial_option=initial
+    pick = PlainTextInputElement(
+        action_id=Action.INCIDENT_PICK.value,
+        max_length=REFERENCE_MAX,
+        initial_value=reference[:REFERENCE_MAX] if reference else None,
+        placeholder="42, #42, its slug, UUID or Rootly link",
     )
-    blocks.append(InputBlock(block_id=Block.INCIDENT_PICK.value, label="Incident", element=select))
+    blocks.append(
+        InputBlock(
+            block_id=Block.INCIDENT_PICK.value,
+            label="Incident",
+            element=pick,
+            hint="Its number (42 or #42), slug, UUID or Rootly link, as in the incident commands.",
+        )
+    )
+    note = PlainTextInputElement(
+        action_id=Action.TIMELINE_COMMENT.value,
+        multiline=True,
+        max_length=COMMENT_MAX,
+        initial_value=comment[:COMMENT_MAX] if comment else None,
+        placeholder="Why it matters (optional): added below the message.",
+    )
+    blocks.append(InputBlock(block_id=Block.TIMELINE_COMMENT.value, label="Comment", element=note, optional=True))
     return View(
         type="modal",
         callback_id=Callback.TIMELINE_MODAL.value,
@@ -290,6 +312,22 @@ def timeline_modal(
         private_metadata=metadata,
         blocks=blocks,
     ).to_dict()
+
+
+def quote_preview(quoted: Quoted) -> str:
+    """The message the shortcut was used on, as the modal shows it: who, when (in the reader's zone), link, start."""
+    who = f"<@{quoted.user_id}>" if quoted.user_id else f"*{escape_bounded(quoted.author, 80)}*"
+    head = f"{who} · {slack_date(quoted.at)}"
+    if quoted.permalink:
+        head += f" · {link(quoted.permalink, 'the message')}"
+    start = escape_bounded(" ".join(quoted.text.split()), 280) or "(no text)"
+    return f"{head}\n> {start}"
+
+
+def timeline_found(incident: Incident, where: str) -> str:
+    """Why the incident field is prefilled: "This thread is INC-42's: Checkout is down"."""
+    title = f": {escape_bounded(incident.title, _TITLE_MAX)}" if incident.title else ""
+    return f"This {where} is {link(incident.url, incident.label)}'s{title}. Change the incident below if needed."
 
 
 def stamp_text(past: str, slack_user_id: str, at: datetime | None = None, detail: str | None = None) -> str:

@@ -80,6 +80,18 @@ class DeclarationStore:
             row = conn.execute(select(declarations).where(declarations.c.source_key == key)).first()
         return _row(row) if row else None
 
+    def declared_in_channel(self, channel: str) -> Incident | None:
+        """The newest incident declared from Slack whose own Slack channel (Rootly's) is ``channel``."""
+        query = (
+            select(declarations)
+            .where(declarations.c.slack_channel_id == channel, declarations.c.status == Status.DECLARED.value)
+            .order_by(declarations.c.declared_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _row(row).incident if row else None
+
     def claim(self, key: str, owner: str, token: str, view_id: str | None) -> Declaration | None:
         """Take ``key`` for a new declaration. ``None`` when taken now; otherwise the declaration already there."""
         values = {"source_key": key, "status": Status.PENDING.value, "token": token, "attempt": 1, "owner": owner}

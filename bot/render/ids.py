@@ -56,6 +56,7 @@ class Action(StrEnum):
     INCIDENT_ROLE_USER = "incident.role_user"
     INCIDENT_PICK = "incident.pick"  # which incident, in the "Add to incident timeline" modal
     NOTE_ALERT = "note.alert"  # which alert, in the "Add to alert as note" modal (bot/threads/)
+    TIMELINE_COMMENT = "incident.timeline_comment"  # the adder's own words in that modal (optional)
 
 
 class Callback(StrEnum):
@@ -104,6 +105,7 @@ class Block(StrEnum):
     INCIDENT_ROLE = "incident_role"
     INCIDENT_ROLE_USER = "incident_role_user"
     INCIDENT_PICK = "incident_pick"
+    TIMELINE_COMMENT = "incident_timeline_comment"
 
 
 # Bot scopes the code needs; the manifest must grant each of them (tests/test_manifest.py checks).
