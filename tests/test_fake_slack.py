@@ -221,6 +221,20 @@ def test_views_are_validated(fake: SlackFake, client: WebClient) -> None:
     assert any("101 blocks" in v for v in fake.violations)
 
 
+def test_text_inputs_longer_than_slack_allows_are_refused(fake: SlackFake, client: WebClient) -> None:
+    """Slack accepts a plain_text_input's max_length from 1 to 3,000 only: a form asking for more never opens."""
+
+    def form(max_length: int) -> dict:
+        element = {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": max_length}
+        block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "Note"}, "element": element}
+        return {**modal(), "submit": {"type": "plain_text", "text": "Add"}, "blocks": [block]}
+
+    err = api_error(lambda: client.views_open(trigger_id="t", view=form(10_000)))
+    assert err.response["error"] == "invalid_blocks"
+    assert any("max_length is 10000, Slack allows 1 to 3000" in v for v in fake.violations)
+    assert client.views_open(trigger_id="t", view=form(3000))["ok"]
+
+
 # Block Kit limits -----------------------------------------------------------------------------------------------
 def test_valid_message_is_accepted_without_violations(fake: SlackFake, client: WebClient) -> None:
     blocks = [

@@ -108,3 +108,16 @@ def test_an_unknown_alert_hands_the_form_back_with_the_text(
     done = slack.wait_calls("views.update", 2, timeout=10)[-1]
     assert "Note added" in text_of(done["view"])
     assert [d for d, _ in rootly.notes(alert["id"])] == ["from a bot, checked\n\n— Alice Example (via Slack)"]
+
+
+def test_a_message_longer_than_a_form_field_opens_the_form_with_its_start_and_says_so(
+    bot: RunningBot, slack: SlackFake
+) -> None:
+    long_text = "stack trace line\n" * 400  # 6,800 characters: Slack's text inputs hold 3,000
+    shortcut(bot, {"text": long_text, "user": "U222", "ts": "1700000000.000300"})
+    view = the_form(slack)
+    assert slack.violations == []  # the form opened: no input asks Slack for more than 3,000 characters
+    note = next(b for b in view["blocks"] if b.get("block_id") == Block.NOTE_INPUT)
+    assert note["element"]["initial_value"] == long_text[:3000]
+    assert note["element"]["max_length"] == 3000
+    assert "first 3,000 characters" in note["hint"]["text"] and "/rootly note" in note["hint"]["text"]

@@ -36,7 +36,6 @@ from bot.incidents.timeline_entry import Quoted
 from bot.render.ids import Action, Block, Callback
 from bot.render.text import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, escape_bounded, link, slack_date, truncate
 
-ENTRY_MAX = 10_000  # characters of one timeline entry, as for alert notes
 REFERENCE_MAX = 300  # an incident's number, slug, UUID or Rootly link
 COMMENT_MAX = TEXT_INPUT_MAX  # Slack's bound on a plain-text input
 _TITLE_MAX = 200
@@ -220,8 +219,8 @@ def action_modal(
     element = PlainTextInputElement(
         action_id=Action.INCIDENT_TEXT.value,
         multiline=True,
-        max_length=ENTRY_MAX,
-        initial_value=initial_text[:ENTRY_MAX] if initial_text else None,
+        max_length=TEXT_INPUT_MAX,  # Slack refuses a form whose text input asks for more
+        initial_value=initial_text[:TEXT_INPUT_MAX] if initial_text else None,
         placeholder=hint,
     )
     blocks.append(InputBlock(block_id=Block.INCIDENT_TEXT.value, label=label, element=element, optional=verb != "note"))

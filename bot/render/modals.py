@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import ContextBlock, InputBlock, MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.domain import Alert
-from bot.domain.limits import NOTE_MAX_CHARS
+from bot.domain.limits import TEXT_INPUT_MAX
 from bot.render.alert_message import alert_line
 from bot.render.ids import Action, Block, Callback
 from bot.render.text import SECTION_TEXT_MAX, truncate
@@ -23,8 +23,9 @@ def note_modal(
 
     ``alert`` may be the alert's line already rendered as mrkdwn (taken from the bot's own message), so the form
     opens inside Slack's 3-second trigger window without an API call. ``initial_text`` and ``error`` hand a
-    person's text back, with what went wrong, when a submission failed. The input's ``max_length`` is the note
-    limit, so Slack refuses an over-long note before the bot sees it.
+    person's text back, with what went wrong, when a submission failed. The input's ``max_length`` is Slack's
+    bound on a text input (3,000; Slack refuses a form asking for more), so the form is the way to short notes and
+    ``/rootly note`` to long ones.
     """
     subject = alert_line(alert) if isinstance(alert, Alert) else truncate(alert, SECTION_TEXT_MAX)
     blocks: list[Any] = [ContextBlock(elements=[MarkdownTextObject(text=subject)])]
@@ -33,8 +34,8 @@ def note_modal(
     note = PlainTextInputElement(
         action_id=Action.NOTE_TEXT.value,
         multiline=True,
-        max_length=NOTE_MAX_CHARS,
-        initial_value=initial_text[:NOTE_MAX_CHARS] if initial_text else None,
+        max_length=TEXT_INPUT_MAX,  # Slack's bound on a text input; `/rootly note` takes longer notes
+        initial_value=initial_text[:TEXT_INPUT_MAX] if initial_text else None,
         placeholder="What did you find or do? It goes on the alert's timeline.",
     )
     blocks.append(InputBlock(block_id=Block.NOTE_INPUT.value, label="Note", element=note))

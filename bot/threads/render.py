@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain import Alert, AlertRef
-from bot.domain.limits import NOTE_MAX_CHARS
+from bot.domain.limits import NOTE_MAX_CHARS, TEXT_INPUT_MAX
 from bot.domain.timeline import Happening, TimelineEvent
 from bot.render.ids import Action, Block, Callback
 from bot.render.text import SECTION_TEXT_MAX, escape, escape_bounded, link, slack_date, truncate
@@ -200,6 +200,10 @@ def threads_status(channel: str, on: bool) -> dict[str, Any]:
 
 
 NOTE_SHORTCUT_TITLE = "Add to alert as note"
+LONG_MESSAGE_HINT = (
+    f"The message is longer than a form field holds: its first {TEXT_INPUT_MAX:,} characters are here. "
+    f"/rootly note takes notes of up to {NOTE_MAX_CHARS:,} characters."
+)
 
 
 def note_shortcut_modal(
@@ -228,11 +232,12 @@ def note_shortcut_modal(
     note = PlainTextInputElement(
         action_id=Action.NOTE_TEXT.value,
         multiline=True,
-        max_length=NOTE_MAX_CHARS,
-        initial_value=text[:NOTE_MAX_CHARS] if text else None,
+        max_length=TEXT_INPUT_MAX,  # Slack refuses a form whose text input asks for more
+        initial_value=text[:TEXT_INPUT_MAX] if text else None,
         placeholder="What did you find or do? It goes on the alert's timeline.",
     )
-    blocks.append(InputBlock(block_id=Block.NOTE_INPUT.value, label="Note", element=note))
+    cut = LONG_MESSAGE_HINT if text and len(text) > TEXT_INPUT_MAX else None
+    blocks.append(InputBlock(block_id=Block.NOTE_INPUT.value, label="Note", element=note, hint=cut))
     view = View(
         type="modal",
         callback_id=Callback.NOTE_SHORTCUT_MODAL.value,

@@ -49,6 +49,7 @@ MAX_ID = 255  # action_id, block_id
 MAX_TEXT = 40_000
 MAX_BLOCKS_JSON = 12_000  # Slack's "msg_blocks_too_long" kicks in at roughly this many characters of blocks
 MAX_VIEW_TITLE = 24
+MAX_INPUT_LENGTH = 3000  # plain_text_input: min_length 0–3,000 and max_length 1–3,000, inclusive
 
 # Form fields whose value is JSON: slack clients send them encoded when they use form bodies.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
@@ -109,6 +110,11 @@ def _limit_reasons(node: Any, where: str) -> list[str]:
                     too_long(_text_of(f), MAX_SECTION_FIELD_TEXT, "section field text", f"{at}.fields[{i}]")
         elif kind == "header":
             too_long(_text_of(obj.get("text")), MAX_HEADER_TEXT, "header text", at)
+        elif kind == "plain_text_input":
+            for key, low in (("min_length", 0), ("max_length", 1)):
+                bound = obj.get(key)
+                if bound is not None and not (isinstance(bound, int) and low <= bound <= MAX_INPUT_LENGTH):
+                    reasons.append(f"{at}: plain_text_input {key} is {bound}, Slack allows {low} to {MAX_INPUT_LENGTH}")
         elif kind == "button":
             too_long(_text_of(obj.get("text")), MAX_BUTTON_TEXT, "button text", at)
             too_long(obj.get("value") if isinstance(obj.get("value"), str) else None, MAX_BUTTON_VALUE, "value", at)
