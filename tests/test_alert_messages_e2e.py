@@ -16,6 +16,7 @@ from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Reply
 from tests.fakes.slack import SlackFake
 from tests.messages import action_ids, reply, text_of
+from tests.waiting import wait_until
 
 WEBHOOK_SECRET = "rootly-webhook-secret-123456"
 
@@ -302,6 +303,14 @@ def test_a_note_rootly_refuses_comes_back_in_the_modal(bot: RunningBot, rootly: 
     inputs = [b for b in failed["view"]["blocks"] if b.get("type") == "input"]
     assert inputs[0]["element"]["initial_value"] == "the words I typed"
     assert "Details is invalid" in text_of(failed["view"])
+    # The form handed back is a new version of the view (a new hash): submitting it again is not a resend.
+    handed_back = slack.views[view["id"]]
+    assert handed_back["hash"] != view["hash"]
+    answer = bot.sender.submit_view(handed_back, note_values("the words I typed, again"))
+    assert answer.json()["response_action"] == "update"
+    wait_until(lambda: rootly.notes(alert["id"]), message="the note submitted from the handed-back form never landed")
+    [(details, _author)] = rootly.notes(alert["id"])  # one note (signed: no Rootly user matches the person)
+    assert details.startswith("the words I typed, again")
 
 
 def test_a_note_during_an_outage_is_queued_and_lands_once(

@@ -147,7 +147,10 @@ def register(app: App, services: Services) -> None:
             return
         user = body.get("user") or {}
         view_id = view.get("id")
-        if services.store.claim(f"note-view:{view_id}", user.get("id") or "?", 3600) is not None:
+        # Per version of the form: a resend repeats the view's hash; the form handed back after a failure has a new
+        # one, so submitting it again is a new note, not a resend.
+        claim = f"note-view:{view_id}:{view.get('hash') or ''}"
+        if services.store.claim(claim, user.get("id") or "?", 3600) is not None:
             ack()  # the same submission again (a resend): the first one is being handled
             return
         # Keep the modal open on a progress view and fill it with the outcome, so a failure hands the text back.
