@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SlackBlock
 from slack_sdk.models.views import View
 
-from bot.backends.rootly.client import NOTE_MAX_CHARS
 from bot.domain import Alert, AlertRef, AlertStatus, Backend, Person, Service, Urgency
+from bot.domain.limits import TEXT_INPUT_MAX
 from bot.render.alert_list import REWRITE_HEADROOM, alert_list_message, replace_alert_row
 from bot.render.alert_message import (
     OPTION_VALUE_MAX,
@@ -549,7 +549,8 @@ def test_note_modal() -> None:
     assert field["block_id"] == Block.NOTE_INPUT
     element = field["element"]
     assert element["action_id"] == Action.NOTE_TEXT
-    assert element["multiline"] is True and element["max_length"] == NOTE_MAX_CHARS
+    # Slack refuses a form whose text input asks for more than 3,000 characters; longer notes go by /rootly note.
+    assert element["multiline"] is True and element["max_length"] == TEXT_INPUT_MAX == 3000
     assert "initial_value" not in element
     assert_valid_blocks(view["blocks"])
 
@@ -557,8 +558,8 @@ def test_note_modal() -> None:
 def test_note_modal_hands_back_typed_text_within_the_limit() -> None:
     view = note_modal(make_alert(), private_metadata="m", initial_text="half done")
     assert view["blocks"][1]["element"]["initial_value"] == "half done"
-    long = note_modal(make_alert(), private_metadata="m", initial_text="z" * (NOTE_MAX_CHARS + 5))
-    assert long["blocks"][1]["element"]["initial_value"] == "z" * NOTE_MAX_CHARS
+    long = note_modal(make_alert(), private_metadata="m", initial_text="z" * (TEXT_INPUT_MAX + 5))
+    assert long["blocks"][1]["element"]["initial_value"] == "z" * TEXT_INPUT_MAX
     View(**long).validate_json()
 
 
