@@ -149,3 +149,18 @@ def test_webhook_and_poll_delivering_the_same_storm_show_each_alert_once(
         bot.app.services.feeds.delivery.idle()
         assert sorted(channel_ids(slack)) == sorted(a["id"] for a in alerts)
         assert slack.rate_limited == {}
+
+
+def test_a_storm_delivered_to_two_replicas_shows_each_alert_once(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]
+    slack.limit_channels(per_second=1.0, burst=3)
+    add_services(rootly)
+    with make_bot(**STORM) as one, make_bot(**STORM) as two:  # one database: the replicas share the claims
+        one.sender.slash("feed on")
+        alerts = [rootly.add_alert(summary=f"replicated {i}", services=["payments"]) for i in range(30)]
+        for i, alert in enumerate(alerts):  # each alert to both replicas, in turns, as redeliveries do
+            for bot in (one, two) if i % 2 else (two, one):
+                assert signed_webhook(bot.url, created_event(alert)).status_code == 202
+        wait_until(lambda: len(set(channel_ids(slack))) == 30, timeout=40)
+        one.app.services.feeds.delivery.idle()
+        two.app.services.feeds.delivery.idle()
+        assert sorted(channel_ids(slack)) == sorted(a["id"] for a in alerts)  # once each, whichever replica had it

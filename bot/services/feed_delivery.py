@@ -214,6 +214,13 @@ class FeedDelivery:
 
     def _open(self, channel: str, state: _Channel, batch: list[Alert]) -> int:
         part = state.parts + 1
+        if part == 1:
+            log.info(
+                "alert storm in %s: more than %d new alerts within %g s, grouping them in one message",
+                channel,
+                self.threshold,
+                self.window,
+            )
         taken = max(1, fill([], batch, [], part=part))
         alerts = _newest_first(batch[:taken])
         message = group_message(alerts, [group_row(a) for a in alerts], part=part)
