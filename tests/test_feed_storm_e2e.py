@@ -151,7 +151,7 @@ def test_webhook_and_poll_delivering_the_same_storm_show_each_alert_once(
         assert slack.rate_limited == {}
 
 
-def test_a_storm_delivered_to_two_replicas_shows_each_alert_once(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]
+def test_a_storm_sent_to_two_replicas_shows_each_alert_once(make_bot, rootly: RootlyFake, slack: SlackFake) -> None:  # type: ignore[no-untyped-def]
     slack.limit_channels(per_second=1.0, burst=3)
     add_services(rootly)
     with make_bot(**STORM) as one, make_bot(**STORM) as two:  # one database: the replicas share the claims
