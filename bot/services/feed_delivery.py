@@ -131,6 +131,10 @@ class FeedDelivery:
         for channel, alert in left:
             self._give_back(alert.ref, channel)
 
+    def _count(self, what: str, n: int) -> None:
+        with self._lock:  # one poster thread per channel, all counting here
+            setattr(self.counts, what, getattr(self.counts, what) + n)
+
     def _give_back(self, ref: AlertRef, channel: str) -> None:
         """Release the claim, so a later webhook delivery or poll posts the alert; never raises (a poster thread
         or shutdown must not die of a database that is gone)."""
@@ -179,9 +183,9 @@ class FeedDelivery:
     def _post_single(self, channel: str, alert: Alert) -> None:
         try:
             self.messages.post(channel, alert)
-            self.counts.single += 1
+            self._count("single", 1)
         except Exception:
-            self.counts.failed += 1
+            self._count("failed", 1)
             log.warning("could not post %s to %s", alert.label, channel, exc_info=True)
             self._give_back(alert.ref, channel)
 
@@ -204,12 +208,12 @@ class FeedDelivery:
                     taken = self._open(channel, state, batch)
             except Exception:
                 log.warning("could not post %d grouped alerts to %s", len(batch), channel, exc_info=True)
-                self.counts.failed += len(batch)
+                self._count("failed", len(batch))
                 for alert in batch:
                     self._give_back(alert.ref, channel)
                 state.group = None  # start afresh next time rather than grow a message that may be gone
                 return
-            self.counts.grouped += taken
+            self._count("grouped", taken)
             batch = batch[taken:]
 
     def _open(self, channel: str, state: _Channel, batch: list[Alert]) -> int:
@@ -226,7 +230,7 @@ class FeedDelivery:
         message = group_message(alerts, [group_row(a) for a in alerts], part=part)
         ts = self.messages.post_rows(channel, message)
         state.group, state.parts = _Group(ts, alerts, part), part
-        self.counts.group_messages += 1
+        self._count("group_messages", 1)
         return taken
 
     def _grow(self, channel: str, group: _Group, batch: list[Alert]) -> int:
@@ -248,7 +252,7 @@ class FeedDelivery:
 
         if not self.messages.extend_rows(channel, group.ts, build):
             return 0
-        self.counts.group_updates += 1
+        self._count("group_updates", 1)
         return taken
 
 
