@@ -47,6 +47,7 @@ from bot.oncall.store import FollowStore
 from bot.services.action_path import ActionPath
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_messages import AlertMessages
+from bot.services.feed_delivery import FeedDelivery
 from bot.services.feeds import Feeds, IlertPoller, RootlyPoller
 from bot.services.health import DependencyHealth
 from bot.services.home import Home
@@ -76,6 +77,7 @@ from bot.store.alerts import AlertStore
 from bot.store.outbox import OutboxStore
 from bot.store.seen import SeenStore
 from bot.support import metrics
+from bot.support.channel_pacing import ChannelPace
 from bot.support.scheduler import add_interval_job, make_scheduler
 from bot.threads import listener as thread_listener
 
@@ -148,6 +150,10 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     health = DependencyHealth()
     # First in the list: it records every answer Slack gives (for /healthz) and never retries anything itself.
     client.retry_handlers.insert(0, SlackObserver(health.observer("slack")))
+    # Posts and updates wait their channel's turn (Slack: ~1 a second per channel) instead of collecting 429s.
+    pace = ChannelPace(settings.slack_posts_per_second) if settings.slack_posts_per_second > 0 else None
+    if isinstance(client, MeteredWebClient):
+        client.pace = pace
 
     backends: list[AlertBackend] = []
     oncall_sources: list[RootlyOnCall | IlertOnCall] = []  # on call (bot/oncall/)
@@ -187,7 +193,16 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=rootly is not None
     )
     path = ActionPath(messages)
-    feeds = Feeds(store, registry, messages)
+    feed_delivery = FeedDelivery(
+        messages,
+        threshold=settings.feed_group_threshold,
+        window=settings.feed_group_window_seconds,
+        # a token kept for people's clicks: a storm's posts never make a re-render wait
+        ready=(lambda channel: pace.wait_ready(channel, reserve=1)) if pace is not None else (lambda channel: None),
+        failed=store.release_feed_post,
+    )
+    closers.append(lambda: feed_delivery.close(grace=2.0))
+    feeds = Feeds(store, registry, messages, feed_delivery)
     poller = RootlyPoller(rootly, feeds, store) if rootly is not None else None
     declarations = None
     pickers = None

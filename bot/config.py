@@ -78,6 +78,19 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ATTRIBUTION_NOTES", "Note on the alert who acknowledged or resolved it from Slack.", "true"),
     Variable("FEED_POLL_SECONDS", "How often feeds poll Rootly's alert event feed; 0 turns polling off.", "30"),
     Variable(
+        "FEED_GROUP_THRESHOLD",
+        "Alert storms: when more new alerts than this arrive for one feed channel within FEED_GROUP_WINDOW_SECONDS, "
+        "they are grouped in one message (updated as more arrive) instead of one message each.",
+        "5",
+    ),
+    Variable("FEED_GROUP_WINDOW_SECONDS", "The window FEED_GROUP_THRESHOLD counts new alerts in.", "10"),
+    Variable(
+        "SLACK_POSTS_PER_SECOND",
+        "Messages posted or updated per second in one channel (Slack allows about 1, short bursts tolerated); the bot "
+        "holds posts back to this pace instead of collecting 429s. 0 turns pacing off.",
+        "1",
+    ),
+    Variable(
         "THREAD_COALESCE_SECONDS",
         "How long alert threads wait after a change before telling it, so a burst of events becomes one reply.",
         "2",
@@ -155,6 +168,9 @@ class Settings:
     digest_min_interval_seconds: float = 60.0
     attribution_notes: bool = True
     feed_poll_seconds: float = 30.0
+    feed_group_threshold: int = 5
+    feed_group_window_seconds: float = 10.0
+    slack_posts_per_second: float = 1.0
     thread_coalesce_seconds: float = 2.0
     thread_broadcast_resolved: bool = False
     outbox_seconds: float = 5.0
@@ -255,6 +271,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
     timeout = number("ROOTLY_TIMEOUT", float, 0.1, 300)
     budget = number("RATE_LIMIT_BUDGET", float, 0, 3600)
     poll = number("FEED_POLL_SECONDS", float, 0, 86400)
+    group_threshold = number("FEED_GROUP_THRESHOLD", int, 1, 1000)
+    group_window = number("FEED_GROUP_WINDOW_SECONDS", float, 1, 3600)
+    posts_per_second = number("SLACK_POSTS_PER_SECOND", float, 0, 100)
     digest_resync = number("DIGEST_RESYNC_SECONDS", float, 0.2, 3600)
     digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
     digest_min_interval = number("DIGEST_MIN_INTERVAL_SECONDS", float, 1, 86400)
@@ -318,6 +337,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         digest_min_interval_seconds=digest_min_interval,
         attribution_notes=notes in _TRUE,
         feed_poll_seconds=poll,
+        feed_group_threshold=group_threshold,
+        feed_group_window_seconds=group_window,
+        slack_posts_per_second=posts_per_second,
         thread_coalesce_seconds=thread_coalesce,
         thread_broadcast_resolved=broadcast in _TRUE,
         outbox_seconds=outbox_every,

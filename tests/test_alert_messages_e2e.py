@@ -173,6 +173,7 @@ def feed_message(bot: RunningBot, rootly: RootlyFake, slack: SlackFake, **attrs:
     bot.app.services.poller.poll_once()  # starts the cursor
     alert = rootly.add_alert(**({"summary": "Disk full on db-1", "status": "triggered"} | attrs))
     bot.app.services.poller.poll_once()
+    bot.app.services.feeds.delivery.idle()  # posted off the poll, at Slack's pace: wait until it is tracked
     call = posted(slack)[-1]
     message = {"ts": slack.messages(call["channel"])[-1]["ts"], "text": call["text"], "blocks": call["blocks"]}
     return alert, message

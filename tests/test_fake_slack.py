@@ -356,3 +356,19 @@ def test_rate_limit_answers_429_with_retry_after(fake: SlackFake, client: WebCli
     )
     assert patient.auth_test()["ok"]
     assert len(fake.calls("auth.test")) == 2
+
+
+def test_channel_limit_allows_a_burst_then_one_post_a_second_per_channel(fake: SlackFake, client: WebClient) -> None:
+    fake.limit_channels(per_second=1.0, burst=3)
+    for i in range(3):
+        assert client.chat_postMessage(channel="C1", text=f"burst {i}")["ok"]
+    err = api_error(lambda: client.chat_postMessage(channel="C1", text="one too many"))
+    assert err.response.status_code == 429 and err.response["error"] == "ratelimited"
+    assert int(err.response.headers["Retry-After"]) >= 1
+    assert client.chat_postMessage(channel="C2", text="another channel has its own allowance")["ok"]
+    ts = fake.messages("C1")[0]["ts"]
+    assert client.chat_update(channel="C1", ts=ts, text="updates are not posts")["ok"]
+    assert fake.rate_limited == {"C1": 1}
+    assert [m["text"] for m in fake.messages("C1")] == ["updates are not posts", "burst 1", "burst 2"]
+    time.sleep(1.05)  # a token comes back each second
+    assert client.chat_postMessage(channel="C1", text="after a second")["ok"]

@@ -133,6 +133,7 @@ def test_ilert_feed_polling_posts_new_alerts_and_follows_their_state(
         assert poller.poll_once() == (0, 0)  # the first poll learns what is open; it posts nothing old
         new = ilert.add_alert("Mail queue stuck", state="PENDING")
         assert poller.poll_once()[0] == 1
+        bot.app.services.feeds.delivery.idle()  # posted off the poll: wait until it is tracked
         [posted] = slack.wait_calls("chat.postMessage")
         assert "Mail queue stuck" in text_of(posted["blocks"]) and "alert.acknowledge" in action_ids(posted["blocks"])
         ilert.alert(new["id"])["status"] = "RESOLVED"  # resolved in ilert's own UI

@@ -17,6 +17,7 @@ def test_a_click_rootly_cannot_take_now_is_queued_and_lands_from_the_outbox(
     bot.app.services.poller.poll_once()  # starts the cursor
     alert = rootly.add_alert(summary="Disk full", status="triggered")
     bot.app.services.poller.poll_once()
+    bot.app.services.feeds.delivery.idle()  # posted off the poll, at Slack's pace: wait until it is tracked
     call = slack.wait_calls("chat.postMessage", 1, timeout=10)[-1]
     message = {"ts": slack.messages(call["channel"])[-1]["ts"], "text": call["text"], "blocks": call["blocks"]}
     rootly.script("POST", r"/acknowledge$", RootlyFake.unavailable(503))

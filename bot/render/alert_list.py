@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain import Alert, AlertRef
+from bot.render.alert_group import replace_group_row
 from bot.render.alert_message import BACKEND_NAMES, Stamp, alert_actions_block, alert_line, services_text, stamp_line
 from bot.render.ids import Block
 from bot.render.text import MESSAGE_BLOCKS_JSON_BUDGET, code, escape_bounded, link, within_message_limits
@@ -67,6 +68,9 @@ def replace_alert_row(
 
     ``None`` when the blocks have no row for the alert, or the new row would take the message past the limits.
     """
+    compact = replace_group_row(blocks, alert, stamp=stamp)  # a feed's group message has one-block rows
+    if compact is not None:
+        return compact
     ref = alert.ref.encode()
     ids = {f"{Block.ALERT_SUMMARY}:{ref}", f"{Block.ALERT_ACTIONS}:{ref}"}
     at = [i for i, block in enumerate(blocks) if block.get("block_id") in ids]
@@ -88,6 +92,13 @@ def alert_row(alert: Alert, *, backend_label: bool = False, can_declare: bool = 
     """One alert as a list row (line + buttons), for other messages (digests) whose clicks should re-render it as
     lists do: ``replace_alert_row`` finds it by its block ids."""
     return _row(alert, backend_label=backend_label, can_declare=can_declare)
+
+
+def opened_row(alert: Alert, *, backend_label: bool = False, can_declare: bool = True) -> dict[str, Any]:
+    """One alert of a group message, opened: its row with every button, for the person who clicked "Open"; a click
+    there re-renders this message and the group's row alike (both found by block id)."""
+    blocks = _row(alert, backend_label=backend_label, can_declare=can_declare)
+    return {"text": escape_bounded(f"Alert {alert.label}: {alert.summary}", 500), "blocks": blocks}
 
 
 def _row(alert: Alert, *, backend_label: bool, can_declare: bool, stamp: Stamp | None = None) -> Blocks:

@@ -19,6 +19,7 @@ class Action(StrEnum):
     OVERFLOW = "alert.overflow"
     SNOOZE = "alert.snooze"
     OPEN_IN_ROOTLY = "alert.open"
+    ROW_OPEN = "alert.row_open"  # "Open" on a row of a feed's group message: the alert with all its buttons
     NOTE_TEXT = "note.text"
     EDIT_SUMMARY = "edit.summary"
     EDIT_DESCRIPTION = "edit.description"
@@ -82,6 +83,7 @@ class Block(StrEnum):
     NOTE_ALERT = "note_alert"  # which alert, in the "Add to alert as note" modal
     ALERT_ACTIONS = "alert_actions"
     ALERT_SUMMARY = "alert_summary"
+    ALERT_ROW = "alert_row"  # + ":<backend>:<id>": one compact row (a feed's group message), re-rendered alone
     EDIT_SUMMARY = "edit_summary"
     EDIT_DESCRIPTION = "edit_description"
     EDIT_URGENCY = "edit_urgency"

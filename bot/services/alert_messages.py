@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from bot.domain import Alert, AlertRef
+from bot.render.alert_group import row_refs
 from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import Stamp, alert_message
 from bot.render.ids import Block
@@ -97,12 +98,37 @@ class AlertMessages:
                     rows[AlertRef.decode(block_id.removeprefix(prefix))] = None
                 except ValueError:
                     continue
+        for ref in row_refs(message.get("blocks") or ()):  # compact rows (a feed's group message)
+            rows[ref] = None
         if not rows:
             return
         try:
             self.store.record_rows(channel, ts, message, rows)
         except Exception:  # never undoes the post: the message only stops following later actions
             log.warning("could not track the rows of %s %s", channel, ts, exc_info=True)
+
+    def extend_rows(
+        self, channel: str, ts: str, build: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
+    ) -> bool:
+        """Grow a tracked message with rows (a feed's group message as a storm goes on): ``build`` gets the blocks
+        as last sent (rows re-rendered by actions included) and returns the new message, or None to leave it.
+
+        Holds the message's row lock, so a click re-rendering one of its rows and the message growing never undo
+        each other. Returns whether the message was updated."""
+        with self._row_lock(channel, ts):
+            stored = self.store.row_message(channel, ts)
+            if stored is None:
+                return False
+            message = build(stored["blocks"])
+            if message is None:
+                return False
+            self.messenger.update(channel, ts, message)
+            self.store.extend_rows(channel, ts, message, row_refs(message["blocks"]))
+            return True
+
+    def _row_lock(self, channel: str, ts: str) -> threading.Lock:
+        with self._row_locks_guard:
+            return self._row_locks.setdefault((channel, ts), threading.Lock())
 
     def refresh(self, alert: Alert, stamp: Stamp | None = None, *, only_if_changed: bool = False) -> int:
         """Re-render every tracked message of this alert, and its row in every tracked list or digest; returns how
@@ -142,9 +168,7 @@ class AlertMessages:
         self._updates.send((channel, ts), message, lambda payload: self.messenger.update(channel, ts, payload))
 
     def _rerender_row(self, channel: str, ts: str, alert: Alert, stamp: Stamp | None) -> int:
-        with self._row_locks_guard:
-            lock = self._row_locks.setdefault((channel, ts), threading.Lock())
-        with lock:
+        with self._row_lock(channel, ts):
             stored = self.store.row_message(channel, ts)
             if stored is None:
                 return 0

@@ -11,6 +11,7 @@ from bot.backends.rootly_api import RootlyApi
 from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, SubscriptionLine
 from bot.render.text import escape_bounded
 from bot.services.alert_messages import AlertMessages
+from bot.services.feed_delivery import FeedDelivery
 from bot.store.alerts import AlertStore
 from bot.support import errors
 
@@ -26,10 +27,14 @@ STATE_ACTIONS = frozenset(
 
 
 class Feeds:
-    def __init__(self, store: AlertStore, backends: Backends, messages: AlertMessages) -> None:
+    def __init__(
+        self, store: AlertStore, backends: Backends, messages: AlertMessages, delivery: FeedDelivery | None = None
+    ) -> None:
         self.store = store
         self.backends = backends
         self.messages = messages
+        # Posts at Slack's pace, grouping storms (bot/services/feed_delivery.py); a failed post gives its claim back.
+        self.delivery = delivery or FeedDelivery(messages, threshold=5, window=10.0, failed=store.release_feed_post)
 
     def subscribe(self, channel: str, filters: AlertFilters, user_id: str) -> FeedSubscription:
         return self.store.subscribe_feed(channel, filters, user_id)
@@ -48,24 +53,22 @@ class Feeds:
         ]
 
     def deliver_new(self, alert: Alert) -> list[str]:
-        """Post the alert to every matching feed channel that has not had it yet; returns those channels."""
-        posted: list[str] = []
+        """Queue the alert for every matching feed channel that has not had it yet; returns those channels.
+
+        The (alert, channel) claim is taken here, so one replica and one source queue it; the channel's poster posts
+        it (alone, or in a group message during a storm) at Slack's pace, off the caller's thread."""
+        queued: list[str] = []
         for feed in self.store.feeds():
             if not feed.filters.matches(alert):
                 continue
             if not self.store.claim_feed_post(alert.ref, feed.channel):
-                continue  # another source or replica posted it
-            try:
-                self.messages.post(feed.channel, alert)
-            except Exception:
-                # Give the claim back so the next webhook delivery or poll tries again.
-                self.store.release_feed_post(alert.ref, feed.channel)
-                log.warning("could not post %s to %s", alert.label, feed.channel, exc_info=True)
-                continue
-            posted.append(feed.channel)
-        return posted
+                continue  # another source or replica has it
+            self.delivery.enqueue(feed.channel, alert)
+            queued.append(feed.channel)
+        return queued
 
     def alert_changed(self, alert: Alert) -> int:
+        self.delivery.changed(alert)  # still queued: post its newest state
         return self.messages.refresh(alert, only_if_changed=True)
 
     def on_webhook(self, event_type: str, alert_id: str) -> None:

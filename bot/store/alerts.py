@@ -156,6 +156,28 @@ class AlertStore:
                 .values(rendered_status=status)
             )
 
+    def extend_rows(self, channel: str, ts: str, message: dict[str, Any], refs: list[AlertRef]) -> None:
+        """A tracked message grew (a feed's group message in a storm): its new blocks, and rows for new alerts."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(row_messages)
+                .where(row_messages.c.channel == channel, row_messages.c.ts == ts)
+                .values(text=str(message.get("text") or ""), blocks=json.dumps(message.get("blocks") or []))
+            )
+            known = {
+                (row.backend, row.alert_id)
+                for row in conn.execute(
+                    select(row_posts.c.backend, row_posts.c.alert_id).where(
+                        row_posts.c.channel == channel, row_posts.c.ts == ts
+                    )
+                )
+            }
+            for ref in refs:
+                if (ref.backend.value, ref.id) not in known:
+                    conn.execute(
+                        insert(row_posts).values(backend=ref.backend.value, alert_id=ref.id, channel=channel, ts=ts)
+                    )
+
     # feed subscriptions -----------------------------------------------------------------------------------------
     def subscribe_feed(self, channel: str, filters: AlertFilters, user_id: str) -> FeedSubscription:
         with self.engine.begin() as conn:

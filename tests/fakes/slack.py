@@ -19,8 +19,10 @@ import contextlib
 import copy
 import itertools
 import json
+import math
 import threading
-from collections import defaultdict, deque
+import time
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +57,19 @@ MAX_INPUT_LENGTH = 3000  # plain_text_input: min_length 0–3,000 and max_length
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
 
 _TS_EPOCH = 1_700_000_000
+
+
+@dataclass
+class ChannelLimit:
+    """Slack's per-channel posting limit: about one ``chat.postMessage`` a second per channel, short bursts allowed.
+
+    A token bucket per channel: ``per_second`` tokens a second, at most ``burst`` saved up; a post without a token is
+    answered 429 with ``Retry-After`` (whole seconds, as Slack sends it) and changes nothing.
+    """
+
+    per_second: float = 1.0
+    burst: int = 3
+    methods: tuple[str, ...] = ("chat.postMessage",)
 
 
 @dataclass
@@ -228,6 +243,9 @@ class SlackFake(FakeServer):
         self._messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # channel → ts → message
         self._home_views: dict[str, str] = {}  # user → view id
         self._faults: dict[str, deque[tuple[str, Any]]] = defaultdict(deque)
+        self.channel_limit: ChannelLimit | None = None  # off unless a test or benchmark models it
+        self.rate_limited: Counter[str] = Counter()  # 429s answered by the channel limit, per channel
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
@@ -359,6 +377,29 @@ class SlackFake(FakeServer):
         with self._state:
             self._faults[method].extend([("ratelimited", retry_after)] * times)
 
+    def limit_channels(self, per_second: float = 1.0, burst: int = 3) -> None:
+        """Model Slack's per-channel posting limit from now on (see :class:`ChannelLimit`); 429s are counted in
+        :attr:`rate_limited`, per channel."""
+        with self._state:
+            self.channel_limit = ChannelLimit(per_second, burst)
+            self._buckets.clear()
+
+    def _channel_wait(self, method: str, params: Params) -> float | None:
+        """Seconds until ``channel`` may take this call, or None when it may now (a token is taken)."""
+        limit = self.channel_limit
+        if limit is None or method not in limit.methods or not params.get("channel"):
+            return None
+        channel = self._channel_for(str(params["channel"]))
+        now = time.monotonic()
+        tokens, at = self._buckets.get(channel, (float(limit.burst), now))
+        tokens = min(float(limit.burst), tokens + (now - at) * limit.per_second)
+        if tokens >= 1.0:
+            self._buckets[channel] = (tokens - 1.0, now)
+            return None
+        self._buckets[channel] = (tokens, now)
+        self.rate_limited[channel] += 1
+        return (1.0 - tokens) / limit.per_second
+
     # what arrived ------------------------------------------------------------------------------------------
     def calls(self, method: str) -> list[Params]:
         """Decoded params of every call to ``method``, in order, whatever the fake answered."""
@@ -441,6 +482,9 @@ class SlackFake(FakeServer):
         needed = self._scope_needed(method, params)
         if needed and needed not in self.granted_scopes:
             return 200, _err("missing_scope", needed=needed, provided=",".join(self.granted_scopes))
+        wait = self._channel_wait(method, params)
+        if wait is not None:
+            return 429, _err("ratelimited", _retry_after=max(1, math.ceil(wait)))
         return 200, handler(params)
 
     @staticmethod

@@ -15,10 +15,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.support import metrics
+from bot.support.channel_pacing import ChannelPace
+
+# Calls that put or change a message in a channel: held back by the channel's pace (bot/support/channel_pacing.py).
+PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 
 
 class MeteredWebClient(WebClient):
+    # Set by build_app when pacing is on; shared by the copies Bolt makes for each request (metered_copy).
+    pace: ChannelPace | None = None
+
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        if self.pace is not None and api_method in PACED_METHODS:
+            channel = _channel_of(kwargs)
+            if channel:
+                self.pace.acquire(channel)
         started = time.monotonic()
         outcome = "connection_error"
         try:
@@ -32,11 +43,11 @@ class MeteredWebClient(WebClient):
             metrics.slack_call(api_method, outcome, time.monotonic() - started)
 
 
-def metered_copy(client: WebClient) -> MeteredWebClient:
+def metered_copy(client: WebClient, pace: ChannelPace | None = None) -> MeteredWebClient:
     """The same client (token, URL, retry handlers), measured: Bolt makes a plain ``WebClient`` for each request's
     listeners, and the request middleware (``bot.slack.middleware.request_log``) swaps it for this."""
     if isinstance(client, MeteredWebClient):
-        return client
+        return client  # already measured, and paced as built
     copy = MeteredWebClient(
         token=client.token,
         base_url=client.base_url,
@@ -48,4 +59,13 @@ def metered_copy(client: WebClient) -> MeteredWebClient:
         retry_handlers=list(client.retry_handlers),
     )
     copy.default_params = dict(client.default_params)  # the team_id Bolt set, if any
+    copy.pace = pace  # the app client's pace: a listener's posts wait their channel's turn like any other
     return copy
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str | None:
+    for key in ("json", "params", "data"):
+        found = kwargs.get(key)
+        if isinstance(found, dict) and found.get("channel"):
+            return str(found["channel"])
+    return None

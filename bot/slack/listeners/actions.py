@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import AlertRef
 from bot.domain.results import ActionResult, Queued
 from bot.render import modals, replies
+from bot.render.alert_list import opened_row
 from bot.render.alert_message import OverflowVerb, parse_overflow_value
 from bot.render.ids import Action, Block, Callback
 from bot.services.action_path import Shown
@@ -114,6 +115,21 @@ def register(app: App, services: Services) -> None:
                 alert_edit.open_edit(services, client, ref, click.trigger_id, respond)
             return
         run(click, respond, client, act)
+
+    @app.action(Action.ROW_OPEN)
+    def open_row(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """A row of a feed's group message: show that alert with all its buttons, to the person who asked."""
+        ack()
+        click = _click(body, action.get("value"), respond)
+        if click:
+            ref, reply = click.ref, ephemeral(respond)
+            messages = services.messages
+
+            def job() -> dict[str, Any]:
+                alert = services.backends.get(ref.backend).get_alert(ref.id)
+                return opened_row(alert, backend_label=messages.backend_label, can_declare=messages.can_declare)
+
+            services.work.submit(job, reply, subject=f"alert {ref.id}")
 
     @app.action(Action.ADD_NOTE)
     def add_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:

@@ -70,5 +70,5 @@ def register(app: App) -> None:
         if (
             req.context.client is not None
         ):  # the listeners' Slack calls are measured too (bot/slack/adapters/metered.py)
-            req.context["client"] = metered_copy(req.context.client)
+            req.context["client"] = metered_copy(req.context.client, getattr(app.client, "pace", None))
         return next()

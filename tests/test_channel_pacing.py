@@ -1,0 +1,37 @@
+"""Slack's per-channel pace, kept by the bot: a burst, then one a second per channel, a token kept for clicks."""
+
+from __future__ import annotations
+
+from bot.support.channel_pacing import ChannelPace
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_then_one_a_second_per_channel() -> None:
+    clock = Clock()
+    pace = ChannelPace(per_second=1.0, burst=2, clock=clock)
+    assert pace.acquire("C1") == 0.0 and pace.acquire("C1") == 0.0  # the burst
+    assert pace.delay("C1") == 1.0  # then a second per post
+    assert pace.delay("C2") == 0.0  # another channel has its own allowance
+    clock.now += 0.5
+    assert pace.delay("C1") == 0.5
+    clock.now += 0.5
+    assert pace.delay("C1") == 0.0 and pace.acquire("C1") == 0.0
+    clock.now += 100
+    assert pace.delay("C1", reserve=5) == 0.0  # saved up to the burst, never more: a reserve beyond it is the burst
+
+
+def test_background_posting_leaves_a_token_for_a_click() -> None:
+    clock = Clock()
+    pace = ChannelPace(per_second=1.0, burst=2, clock=clock)
+    pace.acquire("C1")  # a storm's post
+    assert pace.delay("C1", reserve=1) == 1.0  # the poster waits until a token beyond the click's is back ...
+    assert pace.delay("C1") == 0.0  # ... while a click may go now
+    pace.acquire("C1")
+    assert pace.delay("C1", reserve=1) == 2.0
