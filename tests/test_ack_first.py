@@ -7,6 +7,7 @@ import time
 
 from bot.slack.adapters.work import WorkPool
 from bot.support.ack_first import AckFirst
+from tests.waiting import wait_until
 
 
 def test_a_job_waits_for_the_requests_in_flight_to_be_answered() -> None:
@@ -53,5 +54,22 @@ def test_nested_requests_keep_jobs_waiting_until_the_last_is_answered() -> None:
                 pool.call(ran.set)
             assert not ran.wait(0.3)  # one request still in flight
         assert ran.wait(5)
+    finally:
+        pool.drain(5)
+
+
+def test_a_job_waits_for_the_quiet_to_settle_not_an_instant_between_two_requests() -> None:
+    gate = AckFirst(max_delay=30.0, settle=0.3)
+    pool = WorkPool(1, gate)
+    ran_at: list[float] = []
+    try:
+        with gate.answering():
+            pool.call(lambda: ran_at.append(time.monotonic()))
+        answered = time.monotonic()
+        with gate.answering():  # the next request of the same burst, right after
+            pass
+        last_answered = time.monotonic()
+        wait_until(lambda: ran_at, timeout=10, message="the job never ran")
+        assert ran_at[0] >= last_answered + 0.25 and ran_at[0] > answered
     finally:
         pool.drain(5)

@@ -17,13 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 MAX_DELAY = 0.25  # seconds a job may wait for a quiet moment; well under what a person notices in a follow-up
+SETTLE = 0.02  # seconds without a Slack request in flight that make a quiet moment
 
 
 class AckFirst:
-    def __init__(self, max_delay: float = MAX_DELAY) -> None:
+    def __init__(self, max_delay: float = MAX_DELAY, settle: float = SETTLE) -> None:
         self.max_delay = max_delay
+        self.settle = settle
         self._quiet = threading.Condition()
         self._in_flight = 0
+        self._last_answered = float("-inf")
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -35,6 +38,7 @@ class AckFirst:
         finally:
             with self._quiet:
                 self._in_flight -= 1
+                self._last_answered = time.monotonic()
                 if not self._in_flight:
                     self._quiet.notify_all()
 
@@ -43,10 +47,16 @@ class AckFirst:
         return time.monotonic() + self.max_delay
 
     def wait_quiet(self, deadline: float) -> None:
-        """Return once no Slack request is in flight, or at ``deadline``."""
+        """Return once no Slack request has been in flight for ``settle`` seconds, or at ``deadline``."""
         with self._quiet:
-            while self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
                     return
-                self._quiet.wait(remaining)
+                if not self._in_flight:
+                    unsettled = self._last_answered + self.settle - now
+                    if unsettled <= 0:
+                        return
+                    self._quiet.wait(min(unsettled, deadline - now))
+                else:
+                    self._quiet.wait(deadline - now)
