@@ -22,10 +22,12 @@ CONNECT_BUDGET = 1.5  # seconds spent retrying a refused connection (Slack's dea
 CONNECT_TIMEOUT = 2  # seconds for one connection attempt (libpq's connect_timeout; whole seconds)
 
 
-def retry_connections(engine: Engine, budget: float = CONNECT_BUDGET) -> None:
+def retry_connections(engine: Engine, budget: float | None = None) -> None:
+    """Retry a refused connection for ``budget`` seconds (default :data:`CONNECT_BUDGET`, read at each connect)."""
+
     @event.listens_for(engine, "do_connect")
     def connect(dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
-        deadline, delay = time.monotonic() + budget, 0.1
+        deadline, delay = time.monotonic() + (CONNECT_BUDGET if budget is None else budget), 0.1
         while True:
             try:
                 return dialect.loaded_dbapi.connect(*cargs, **cparams)
