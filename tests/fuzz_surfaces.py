@@ -468,7 +468,7 @@ class Tally:
 
 
 class Unhandled(logging.Handler):
-    """Records logged at ERROR with a traceback by the bot or Bolt: an exception nothing handled."""
+    """Records logged at ERROR with a traceback by the bot, Bolt or waitress: an exception nothing handled."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -476,7 +476,7 @@ class Unhandled(logging.Handler):
         self._guard = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.name.startswith(("bot", "slack_bolt")):
+        if record.exc_info and record.name.startswith(("bot", "slack_bolt", "waitress")):
             with self._guard:
                 self.records.append(record)
 

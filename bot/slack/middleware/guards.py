@@ -108,6 +108,21 @@ _NESTED_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "message": {"ts": str, "thread_ts": str, "text": str, "user": str, "blocks": list, "bot_id": (str, type(None))},
 }
 
+# Fields of the events the bot subscribes to (bot/render/ids.py BOT_EVENTS), as Slack sends them.
+_EVENT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "subtype": (str, type(None)),
+    "user": str,
+    "channel": str,
+    "channel_type": str,
+    "text": str,
+    "ts": str,
+    "thread_ts": str,
+    "tab": str,
+    "bot_id": (str, type(None)),
+}
+_CHECKED_EVENTS = ("message", "app_home_opened")
+
 
 def _wrong_field(obj: dict[str, Any], types: dict[str, type | tuple[type, ...]]) -> str | None:
     return next((name for name, kind in types.items() if name in obj and not isinstance(obj[name], kind)), None)
@@ -151,6 +166,11 @@ def malformed(body: bytes, content_type: str | None) -> str | None:
         wrong = _wrong_field(nested, types) if isinstance(nested, dict) else None
         if wrong:
             return f"{name}.{wrong} is {type(nested[wrong]).__name__}"  # type: ignore[index]
+    event = payload.get("event")
+    if isinstance(event, dict) and event.get("type") in _CHECKED_EVENTS:
+        wrong = _wrong_field(event, _EVENT_FIELDS)
+        if wrong:
+            return f"event.{wrong} is {type(event[wrong]).__name__}"
     for action in payload.get("actions") or ():
         problem = _wrong_input(action)
         if problem is None and not isinstance(action.get("action_id"), str):
