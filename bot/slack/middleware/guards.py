@@ -166,6 +166,9 @@ def malformed(body: bytes, content_type: str | None) -> str | None:
         wrong = _wrong_field(nested, types) if isinstance(nested, dict) else None
         if wrong:
             return f"{name}.{wrong} is {type(nested[wrong]).__name__}"  # type: ignore[index]
+    url = payload.get("response_url")
+    if url and not url.startswith(("https://", "http://")):  # a str by _FIELD_TYPES; Slack's are https URLs
+        return "response_url is not a URL"
     event = payload.get("event")
     if isinstance(event, dict) and event.get("type") in _CHECKED_EVENTS:
         wrong = _wrong_field(event, _EVENT_FIELDS)
