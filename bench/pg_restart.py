@@ -30,6 +30,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -115,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--down", type=float, default=0.0, help="seconds between stop and start (default 0)")
     parser.add_argument("--rootly-latency", type=float, default=0.1, help="seconds before each Rootly answer")
     parser.add_argument("--workers", type=int, default=100, help="sender threads (default 100)")
+    parser.add_argument("--log-dir", type=Path, help="keep the bot's log there")
     args = parser.parse_args(argv)
 
     bindir = server_binaries()
@@ -155,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_text = server.log_text()
             finally:
                 server.close()
+                if args.log_dir:
+                    args.log_dir.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(server.log_path, args.log_dir / "pg_restart-bot.log")
     finally:
         fakes.stop()
         cluster.stop()
