@@ -71,7 +71,7 @@ from bot.slack.adapters.work import WorkPool
 from bot.slack.context import Services
 from bot.slack.listeners import actions, alert_edit, commands
 from bot.slack.listeners import home as home_tab
-from bot.slack.middleware import failures, guards, policy_gate, request_log
+from bot.slack.middleware import failures, guards, no_response_url, policy_gate, request_log
 from bot.store import Database
 from bot.store.alerts import AlertStore
 from bot.store.outbox import OutboxStore
@@ -367,6 +367,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     )
     request_log.register(bolt)  # first: one line per verified request, whatever later middleware decides
     guards.register(bolt, seen)
+    no_response_url.register(bolt)  # a listener's answer never raises for want of a response_url
     policy_gate.register(
         bolt,
         policy,

@@ -64,6 +64,7 @@ class Cluster:
         self.port = _free_port()
         self.as_postgres = os.geteuid() == 0
         self.started = False
+        self.options = ""
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -82,6 +83,7 @@ class Cluster:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self.options = options
         log = self.root / "server.log"
         done = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
         if done.returncode:
@@ -90,6 +92,19 @@ class Cluster:
         self.started = True
         atexit.register(self.stop)  # even if the session is interrupted
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pause(self) -> None:
+        """``pg_ctl stop -m fast``: every connection is closed; new ones are refused until :meth:`resume`."""
+        done = self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        if done.returncode:
+            raise RuntimeError(f"PostgreSQL did not stop: {done.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start the cluster again after :meth:`pause`, on the same port and settings; returns once it accepts."""
+        log = str(self.root / "server.log")  # the server must not inherit our pipes
+        done = self._run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "-t", "60", "start")
+        if done.returncode:
+            raise RuntimeError(f"PostgreSQL did not start again: {done.stderr.strip()}")
 
     def stop(self) -> None:
         if self.started:

@@ -12,6 +12,7 @@ the bot works again on the same pool.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -94,7 +95,9 @@ def test_a_postgresql_restart_under_traffic_loses_nothing_and_every_answer_is_in
     assert statuses and set(statuses) == {200}
     assert slowest[0] < 3.0, f"an answer took {slowest[0]:.2f} s"
     noted = [text.split("\n\n— ")[0].strip() for text, _ in rootly.notes(alert["id"])]  # less the signature
-    said = "\n".join(text_of(r) + " " + str(r.get("text") or "") for r in slack.responses())
+    answers = [text_of(r) + " " + str(r.get("text") or "") for r in slack.responses()]
+    said = "\n".join(answers)
+    refusals = [a for a in answers if "database could not record this" in a]
     told_down = said.count("database could not record this")
     for i in range(SENDERS):
         for n in range(NOTES_EACH):
@@ -103,5 +106,8 @@ def test_a_postgresql_restart_under_traffic_loses_nothing_and_every_answer_is_in
             assert landed <= 1, f"{words} noted {landed} times"
             if not landed:  # then its author must have been told it was not recorded, with what they typed
                 assert words in said and told_down, f"{words} was lost silently"
+            else:  # and a note that landed was not reported as "nothing was done" (its author would send it again)
+                exact = re.compile(rf"{re.escape(words)}(?!\d)")  # not restart-note-1-10 for restart-note-1-1
+                assert not any(exact.search(r) for r in refusals), f"{words} landed, but its author was told it did not"
     assert any("after-the-restart" in t for t in noted), "the bot works again after the restart"
     print(f"notes: {len(noted) - 2} landed, {told_down} told the database was down; slowest answer {slowest[0]:.2f} s")

@@ -105,7 +105,7 @@ ALERT_BUTTONS = [Action.ACKNOWLEDGE, Action.RESOLVE, Action.ADD_NOTE, Action.DEC
 
 
 class ErrorLog(logging.Handler):
-    """Everything the bot or Bolt logs at ERROR: an unhandled exception anywhere behind a request."""
+    """Everything the bot, Bolt or waitress logs at ERROR: an unhandled exception anywhere behind a request."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -113,7 +113,7 @@ class ErrorLog(logging.Handler):
         self._lock2 = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("bot", "slack_bolt")):
+        if record.name.startswith(("bot", "slack_bolt", "waitress")):
             with self._lock2:
                 self.records.append(record)
 

@@ -8,6 +8,7 @@ happens after an action, and only :class:`AlertMessages` calls ``chat.update`` o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,9 @@ from bot.render import replies
 from bot.render.alert_list import replace_alert_row
 from bot.render.alert_message import Stamp
 from bot.services.alert_messages import AlertMessages
+from bot.store.reconnect import is_database_down
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 NOTE_EXCERPT_MAX = 200  # characters of a note shown on the alert's messages
@@ -62,7 +66,17 @@ class ActionPath:
             return Finished(reply=replies.queued(result))
         stamp = stamp_for(result)
         # Unchanged (already done, a double click): only messages still showing another state need a new render.
-        _, places = self.messages.rerender(result.alert, stamp, only_if_changed=not result.done)
+        try:
+            _, places = self.messages.rerender(result.alert, stamp, only_if_changed=not result.done)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            # Done in Rootly (or ilert) already: the person must hear that, not "nothing was done"; the messages
+            # catch up on the next change (measured with bench/pg_restart.py --down 3).
+            log.warning(
+                "%s: done, but its messages could not be re-rendered (database unreachable)", result.alert.label
+            )
+            places = set()
         if shown is None:
             return Finished(reply=replies.action_result(result))
         on_tracked = (shown.channel, shown.ts) in places

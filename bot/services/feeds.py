@@ -74,7 +74,14 @@ class Feeds:
     def on_webhook(self, event_type: str, alert_id: str) -> None:
         """A Rootly webhook named an alert: read its current state, then post or re-render."""
         backend = self.backends.get(Backend.ROOTLY)
-        alert = backend.get_alert(alert_id)
+        try:
+            alert = backend.get_alert(alert_id)
+        except (errors.NotFound, errors.Invalid):
+            log.info("a webhook named alert %r, which Rootly does not know: nothing to post", alert_id[:100])
+            return
+        except errors.BackendError as exc:  # Rootly down or refusing: the poll (or the next delivery) catches up
+            log.warning("could not read alert %r after its webhook: %s", alert_id[:100], exc)
+            return
         if event_type == "alert.created":
             self.deliver_new(alert)
         self.alert_changed(alert)

@@ -206,6 +206,8 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+    # Per-alert order: "no older item of this alert still waiting" is an index seek, not a scan of the backlog.
+    Index("ix_outbox_target", "target", "id"),
 )
 
 # `/rootly oncall follow`: a channel hears when who is on call for a schedule or escalation policy changes. ``state``

@@ -88,7 +88,8 @@ def register(app: App, services: Services) -> None:
     @app.view(Callback.EDIT_MODAL.value)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         try:
-            ref = AlertRef.decode(json.loads(view.get("private_metadata") or "{}").get("ref") or "")
+            metadata = json.loads(view.get("private_metadata") or "{}")
+            ref = AlertRef.decode(str((metadata if isinstance(metadata, dict) else {}).get("ref") or ""))
         except ValueError:
             ack(response_action="errors", errors={Block.EDIT_SUMMARY.value: "This form lost its alert; reopen it."})
             return
@@ -118,7 +119,13 @@ def register(app: App, services: Services) -> None:
             services.path.finish(result)  # every message of the alert shows the edit, and who made it
             client.views_update(view_id=view_id, view=modals.done_modal(TITLE, replies.action_text(result)))
 
-        services.work.call(job)
+        def shown() -> None:
+            try:
+                job()
+            except SlackApiError as exc:  # the modal was closed meanwhile: the edit (or refusal) stands
+                log.warning("could not show the edit's outcome in view %s: %s", view_id, exc.response.get("error"))
+
+        services.work.call(shown)
 
 
 def read_form(view: dict[str, Any]) -> tuple[AlertEdit, dict[str, str], list[str]]:

@@ -87,6 +87,61 @@ _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
     "state": dict,
     "blocks": list,
 }
+# Fields of an action (block_actions) or an input's state (view_submission), as Slack sends them.
+_INPUT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "action_id": str,
+    "block_id": str,
+    "type": str,
+    "value": (str, type(None)),
+    "selected_option": (dict, type(None)),
+    "selected_options": list,
+    "selected_user": (str, type(None)),
+    "selected_users": list,
+    "selected_conversation": (str, type(None)),
+    "selected_channel": (str, type(None)),
+    "selected_date": (str, type(None)),
+}
+_NESTED_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "user": {"id": str, "name": str, "username": str},
+    "channel": {"id": str, "name": str},
+    "container": {"channel_id": str, "message_ts": str, "view_id": str, "is_ephemeral": bool, "thread_ts": str},
+    "message": {"ts": str, "thread_ts": str, "text": str, "user": str, "blocks": list, "bot_id": (str, type(None))},
+}
+
+# Fields of the events the bot subscribes to (bot/render/ids.py BOT_EVENTS), as Slack sends them.
+_EVENT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "subtype": (str, type(None)),
+    "user": str,
+    "channel": str,
+    "channel_type": str,
+    "text": str,
+    "ts": str,
+    "thread_ts": str,
+    "tab": str,
+    "bot_id": (str, type(None)),
+}
+_CHECKED_EVENTS = ("message", "app_home_opened")
+
+
+def _wrong_field(obj: dict[str, Any], types: dict[str, type | tuple[type, ...]]) -> str | None:
+    return next((name for name, kind in types.items() if name in obj and not isinstance(obj[name], kind)), None)
+
+
+def _wrong_input(state: Any) -> str | None:
+    """What is wrong with an action or an input's state, or None when it is as Slack sends it."""
+    if not isinstance(state, dict):
+        return "not an object"
+    wrong = _wrong_field(state, _INPUT_TYPES)
+    if wrong:
+        return wrong
+    options = [
+        *state.get("selected_options", ()),
+        *([state["selected_option"]] if state.get("selected_option") else []),
+    ]
+    if any(not isinstance(o, dict) or not isinstance(o.get("value", ""), str) for o in options):
+        return "an option is not {value: string}"
+    return None
 
 
 class Malformed(ValueError):
@@ -125,8 +180,25 @@ def _shape_problem(payload: dict[str, Any]) -> str | None:
     for name, kind in _FIELD_TYPES.items():
         if name in payload and not isinstance(payload[name], kind):
             return f"{name} is {type(payload[name]).__name__}"
-    if any(not isinstance(a, dict) for a in payload.get("actions") or ()):
-        return "actions are not objects"
+    for name, types in _NESTED_TYPES.items():
+        nested = payload.get(name)
+        wrong = _wrong_field(nested, types) if isinstance(nested, dict) else None
+        if wrong:
+            return f"{name}.{wrong} is {type(nested[wrong]).__name__}"  # type: ignore[index]
+    url = payload.get("response_url")
+    if url and not url.startswith(("https://", "http://")):  # a str by _FIELD_TYPES; Slack's are https URLs
+        return "response_url is not a URL"
+    event = payload.get("event")
+    if isinstance(event, dict) and event.get("type") in _CHECKED_EVENTS:
+        wrong = _wrong_field(event, _EVENT_FIELDS)
+        if wrong:
+            return f"event.{wrong} is {type(event[wrong]).__name__}"
+    for action in payload.get("actions") or ():
+        problem = _wrong_input(action)
+        if problem is None and not isinstance(action.get("action_id"), str):
+            problem = "no action_id"
+        if problem:
+            return f"an action: {problem}"
     view = payload.get("view") or {}
     for name, kind in _VIEW_TYPES.items():
         if name in view and not isinstance(view[name], kind):
@@ -136,6 +208,11 @@ def _shape_problem(payload: dict[str, Any]) -> str | None:
         not isinstance(block, dict) or any(not isinstance(v, dict) for v in block.values()) for block in values.values()
     ):
         return "view.state.values is not blocks of inputs"
+    for block in values.values():
+        for state in block.values():
+            problem = _wrong_input(state)
+            if problem:
+                return f"an input: {problem}"
     return None
 
 
