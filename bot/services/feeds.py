@@ -122,7 +122,9 @@ class Feeds:
                 self.claims.hold(channel, refs)
             return datetime.now(UTC)
 
-        self.heartbeat = LeaseKeeper(renew, datetime.now(UTC), self.lease_seconds, f"feed claims of {self.claims.owner}")
+        self.heartbeat = LeaseKeeper(
+            renew, datetime.now(UTC), self.lease_seconds, f"feed claims of {self.claims.owner}"
+        )
         return self.heartbeat
 
     def recover(self) -> int:
