@@ -20,6 +20,7 @@ from bot.support.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
+MAX_UNCLAIMED = 10_000  # alerts kept in memory while the database cannot record their claims (a long outage)
 CURSOR_KEY = "rootly.alert_events.cursor"
 SINCE_KEY = "rootly.alert_events.since"
 # Actions in Rootly's event feed that change what an alert message shows.
@@ -107,7 +108,12 @@ class Feeds:
                 exc_info=True,
             )
             with self._lock:
-                self._unclaimed[(alert.ref, channel)] = alert
+                if len(self._unclaimed) < MAX_UNCLAIMED:
+                    self._unclaimed[(alert.ref, channel)] = alert
+                else:
+                    log.error(
+                        "dropping %s for %s: %d alerts already wait for a claim", alert.label, channel, MAX_UNCLAIMED
+                    )
             return False
         if mine:
             self.delivery.enqueue(channel, alert)
