@@ -170,3 +170,22 @@ def test_a_claim_still_locked_after_its_retries_is_posted_by_the_next_recovery_r
         wait_until(lambda: channel_ids(slack) == [alert_id], timeout=LEASE + 5)
         time.sleep(LEASE)
         assert channel_ids(slack) == [alert_id]
+
+
+def test_a_new_alert_rootly_could_not_read_for_its_webhook_is_posted_by_the_next_recovery_run(  # type: ignore[no-untyped-def]
+    make_bot, rootly: RootlyFake, slack: SlackFake
+) -> None:
+    rootly.add_service("Payments", "payments")
+    with make_bot(**SETTINGS) as bot:
+        bot.sender.slash("feed on service:payments")
+        alert = rootly.add_alert(summary="read during an outage", services=["payments"])
+        rootly.script("GET", rf"/v1/alerts/{alert['id']}$", *[RootlyFake.unavailable(503)] * 3)
+        assert signed_webhook(bot.url, created_event(alert)).status_code == 202
+        reads = f"/v1/alerts/{alert['id']}"
+        wait_until(lambda: len([r for r in rootly.requests if r.method == "GET" and r.path == reads]) >= 3)
+        time.sleep(0.5)
+        assert channel_ids(slack) == []  # Rootly was down when the webhook came: kept, not posted yet
+        bot.app.start_background()
+        wait_until(lambda: channel_ids(slack) == [alert["id"]], timeout=LEASE + 5)
+        time.sleep(LEASE)
+        assert channel_ids(slack) == [alert["id"]]

@@ -65,6 +65,7 @@ class Feeds:
             left=self.claims.hand_back,
         )
         self._unclaimed: dict[tuple[AlertRef, str], Alert] = {}  # the database was too busy to claim these
+        self._unread: dict[str, None] = {}  # new Rootly alerts a webhook named while Rootly could not be read
         self._lock = threading.Lock()
         self.heartbeat: LeaseKeeper | None = None  # started by keep_claims()
 
@@ -138,7 +139,9 @@ class Feeds:
         a replica that stopped renewing them (it died). Returns the alerts queued."""
         with self._lock:
             retry, self._unclaimed = self._unclaimed, {}
+            unread, self._unread = list(self._unread), {}
         queued = sum(self._claim(alert, channel) for (_ref, channel), alert in retry.items())
+        queued += self._read_again(unread)
         for stale in self.claims.stale(self.lease_seconds):
             if not self.claims.take_over(stale, self.lease_seconds):
                 continue  # its owner renewed it, or another replica took it first
@@ -159,6 +162,22 @@ class Feeds:
             queued += 1
         return queued
 
+    def _read_again(self, alert_ids: list[str]) -> int:
+        """New alerts a webhook named while Rootly could not be read; stops at the first failure, keeping the rest."""
+        queued = 0
+        for i, alert_id in enumerate(alert_ids):
+            try:
+                alert = self.backends.get(Backend.ROOTLY).get_alert(alert_id)
+            except errors.NotFound:
+                continue
+            except Exception:
+                log.warning("could not read %d new alerts yet; trying again on the next run", len(alert_ids) - i)
+                with self._lock:
+                    self._unread.update(dict.fromkeys(alert_ids[i:]))
+                break
+            queued += len(self.deliver_new(alert))
+        return queued
+
     def alert_changed(self, alert: Alert) -> int:
         self.delivery.changed(alert)  # still queued: post its newest state
         return self.messages.refresh(alert, only_if_changed=True)
@@ -166,7 +185,17 @@ class Feeds:
     def on_webhook(self, event_type: str, alert_id: str) -> None:
         """A Rootly webhook named an alert: read its current state, then post or re-render."""
         backend = self.backends.get(Backend.ROOTLY)
-        alert = backend.get_alert(alert_id)
+        try:
+            alert = backend.get_alert(alert_id)
+        except (errors.RateLimited, errors.Unavailable) as exc:
+            if event_type != "alert.created":
+                raise
+            # The webhook was answered already: keep the new alert for the next recovery run rather than lose it.
+            log.warning("could not read new alert %s (%s); the next feed recovery run reads it again", alert_id, exc)
+            with self._lock:
+                if len(self._unread) < MAX_UNCLAIMED:
+                    self._unread[alert_id] = None
+            return
         if event_type == "alert.created":
             self.deliver_new(alert)
         self.alert_changed(alert)
