@@ -102,7 +102,7 @@ class FeedDelivery:
         """Queue a claimed alert for the channel; returns at once (the channel's poster thread posts it)."""
         with self._lock:
             if self._closed:
-                self._give_back(alert.ref, channel)
+                self._give_back(alert.ref, channel, self.left)  # shutting down: another replica posts it
                 return
             state = self._channels.setdefault(channel, _Channel())
             state.pending.append(alert)
