@@ -3,7 +3,8 @@
 A replica that claimed and queued alerts and then died (its posters frozen, its heartbeat stopped, nothing handed
 back: what SIGKILL or an OOM kill leaves in the database) has its claims taken over by another replica on the same
 database, which posts every one of those alerts exactly once within the lease and the recovery job's interval. A
-live replica that is merely slow keeps its claims (its heartbeat renews them), so nothing is posted twice. A claim the
+live replica that is merely slow keeps its claims (its heartbeat renews them), and one that stalled past its lease
+posts nothing another took over, so nothing is posted twice. A claim the
 database was too busy to take ("database is locked" under a storm on SQLite) is retried, and the alert still posted
 once.
 """
@@ -126,6 +127,29 @@ def test_a_slow_live_replica_keeps_its_queued_claims(  # type: ignore[no-untyped
         time.sleep(LEASE)
         assert sorted(channel_ids(slack)) == sorted(ids)
         assert (shown(slow), shown(other)) == (len(ids), 0)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_replica_that_stalled_past_its_lease_does_not_post_what_another_took_over(  # type: ignore[no-untyped-def]
+    make_bot, rootly: RootlyFake, slack: SlackFake, database: str, request: pytest.FixtureRequest
+) -> None:
+    overrides = settings(database, request)
+    rootly.add_service("Payments", "payments")
+    with make_bot(**overrides) as stalled, make_bot(**overrides) as other:
+        other.app.start_background()
+        stalled.sender.slash("feed on service:payments")
+        go = freeze_posters(stalled)
+        ids = new_alerts(stalled, rootly, 5, "stalled")
+        wait_until(lambda: queued(stalled) == len(ids))
+        heartbeat = feeds_of(stalled).heartbeat
+        assert heartbeat is not None
+        heartbeat.stop()  # the whole process paused (a stopped VM, a long GC): no renewals either
+        wait_until(lambda: sorted(channel_ids(slack)) == sorted(ids), timeout=3 * LEASE + 5)
+        go.set()  # it resumes with the alerts still in its queue: each is checked before posting
+        wait_until(lambda: queued(stalled) == 0)
+        time.sleep(0.5)
+        assert sorted(channel_ids(slack)) == sorted(ids)
+        assert (shown(stalled), shown(other)) == (0, len(ids))
 
 
 def fail_feed_claims(bot: RunningBot, times: int) -> list[str]:
