@@ -102,6 +102,7 @@ def run(
         }
         settings = Settings.from_env(env)
         app = build_app(settings)
+        app.start_background()  # scheduled jobs as `rootly-bot run` has them (feed-recover reads what was missed)
         server = create_server(make_wsgi(app), host="127.0.0.1", port=0, threads=16)  # as bot/cli.py serves it
         port = int(server.effective_port)  # type: ignore[union-attr]
         threading.Thread(target=server.run, daemon=True).start()

@@ -74,6 +74,7 @@ from bot.slack.listeners import home as home_tab
 from bot.slack.middleware import failures, guards, no_response_url, policy_gate, request_log
 from bot.store import Database
 from bot.store.alerts import AlertStore
+from bot.store.feed_claims import FeedClaims
 from bot.store.outbox import OutboxStore
 from bot.store.seen import SeenStore
 from bot.support import metrics
@@ -193,16 +194,24 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         store, SlackMessenger(client), backend_label=len(backends) > 1, can_declare=rootly is not None
     )
     path = ActionPath(messages)
+    feed_claims = FeedClaims(database.engine)
     feed_delivery = FeedDelivery(
         messages,
         threshold=settings.feed_group_threshold,
         window=settings.feed_group_window_seconds,
         # a token kept for people's clicks: a storm's posts never make a re-render wait
         ready=(lambda channel: pace.wait_ready(channel, reserve=1)) if pace is not None else (lambda channel: None),
-        failed=store.release_feed_post,
+        failed=feed_claims.release,
+        hold=feed_claims.hold,
+        posted=feed_claims.posted,
+        left=feed_claims.hand_back,
     )
+    feeds = Feeds(
+        store, registry, messages, feed_delivery, claims=feed_claims, lease_seconds=settings.feed_claim_seconds
+    )
+    feed_heartbeat = feeds.keep_claims()
     closers.append(lambda: feed_delivery.close(grace=2.0))
-    feeds = Feeds(store, registry, messages, feed_delivery)
+    closers.append(feed_heartbeat.stop)
     poller = RootlyPoller(rootly, feeds, store) if rootly is not None else None
     declarations = None
     pickers = None
@@ -344,6 +353,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     add_interval_job(scheduler, "seen-prune", 300, lambda: guards.prune(seen))
     if policy.uses_groups:
         add_interval_job(scheduler, "policy-refresh", max(10.0, settings.policy_cache_seconds / 2), policy.warm)
+    add_interval_job(scheduler, "feed-recover", settings.feed_claim_seconds / 2, feeds.recover)
     if poller is not None and settings.feed_poll_seconds > 0:
         add_interval_job(scheduler, "feed-poll", settings.feed_poll_seconds, poller.poll_once)
     if incident_work is not None and settings.feed_poll_seconds > 0:

@@ -85,6 +85,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("FEED_GROUP_WINDOW_SECONDS", "The window FEED_GROUP_THRESHOLD counts new alerts in.", "10"),
     Variable(
+        "FEED_CLAIM_SECONDS",
+        "Lease on a feed alert claimed but not yet posted, renewed every third of it while it waits; claims a dead "
+        "replica left are taken over every half of it, so its queued alerts are posted within 1.5× this.",
+        "30",
+    ),
+    Variable(
         "SLACK_POSTS_PER_SECOND",
         "Messages posted or updated per second in one channel (Slack allows about 1, short bursts tolerated); the bot "
         "holds posts back to this pace instead of collecting 429s. 0 turns pacing off.",
@@ -170,6 +176,7 @@ class Settings:
     feed_poll_seconds: float = 30.0
     feed_group_threshold: int = 5
     feed_group_window_seconds: float = 10.0
+    feed_claim_seconds: float = 30.0
     slack_posts_per_second: float = 1.0
     thread_coalesce_seconds: float = 2.0
     thread_broadcast_resolved: bool = False
@@ -273,6 +280,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     poll = number("FEED_POLL_SECONDS", float, 0, 86400)
     group_threshold = number("FEED_GROUP_THRESHOLD", int, 1, 1000)
     group_window = number("FEED_GROUP_WINDOW_SECONDS", float, 1, 3600)
+    feed_claim = number("FEED_CLAIM_SECONDS", float, 1, 3600)
     posts_per_second = number("SLACK_POSTS_PER_SECOND", float, 0, 100)
     digest_resync = number("DIGEST_RESYNC_SECONDS", float, 0.2, 3600)
     digest_claim = number("DIGEST_CLAIM_SECONDS", float, 1, 3600)
@@ -339,6 +347,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         feed_poll_seconds=poll,
         feed_group_threshold=group_threshold,
         feed_group_window_seconds=group_window,
+        feed_claim_seconds=feed_claim,
         slack_posts_per_second=posts_per_second,
         thread_coalesce_seconds=thread_coalesce,
         thread_broadcast_resolved=broadcast in _TRUE,

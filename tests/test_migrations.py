@@ -12,7 +12,8 @@ from sqlalchemy import Engine, create_engine, insert, inspect, select
 
 from bot.store import Database
 from bot.store import migrations as m
-from bot.store.schema import feed_subscriptions, metadata
+from bot.store.feed_claims import FeedClaims
+from bot.store.schema import feed_posts, feed_subscriptions, metadata
 from tests.postgres import fresh_database
 
 
@@ -121,6 +122,24 @@ def test_upgrading_from_version_1_keeps_rows(database_url: str) -> None:
         _add_feed(db.engine)
         assert 2 in m.migrate(db.engine)
         assert _feed_channels(db.engine) == ["C111"]
+    finally:
+        db.close()
+
+
+def test_feed_claims_made_before_owners_existed_count_as_posted(database_url: str) -> None:
+    """Migration 11: claims from before it were handled by their replica, so no replica takes them over."""
+    db = Database(database_url)
+    try:
+        m.migrate(db.engine, target=10)
+        claimed = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            conn.execute(insert(feed_posts).values(backend="rootly", alert_id="a1", channel="C111", claimed_at=claimed))
+        assert m.migrate(db.engine) == [11]
+        with db.engine.connect() as conn:
+            [row] = conn.execute(select(feed_posts)).all()
+        posted = row.posted_at if row.posted_at.tzinfo else row.posted_at.replace(tzinfo=UTC)  # SQLite: naive UTC
+        assert row.owner is None and posted == claimed
+        assert FeedClaims(db.engine).stale(lease_seconds=0) == []
     finally:
         db.close()
 

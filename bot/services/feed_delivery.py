@@ -14,8 +14,11 @@ How:
   next group message. Each row is tracked like a list's rows, so an action anywhere re-renders it.
 - When the storm ends (the window holds ``threshold`` alerts or fewer), the group is closed and alerts are posted
   one by one again.
-- A post that fails gives its claim back (``failed``), so a later webhook delivery or poll tries again; so does
-  shutting down with alerts still queued.
+- A post that fails gives its claim back (``failed``), so a later webhook delivery or poll tries again. Shutting
+  down with alerts still queued hands their claims to the other replicas (``left``).
+- Claims are leases (bot/store/feed_claims.py): ``queued()`` names the alerts waiting or being posted, so the
+  replica's heartbeat renews their claims; right before posting, ``hold`` renews the batch's claims and answers which
+  are still ours (one taken over while this replica stalled is not posted twice); once shown, ``posted`` marks them.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class _Channel:
     group: _Group | None = None
     parts: int = 0  # group messages posted in this storm
     running: bool = False
+    posting: list[Alert] = field(default_factory=list)  # taken from pending, being posted
 
 
 @dataclass
@@ -75,6 +79,9 @@ class FeedDelivery:
         ready: Callable[[str], None] = lambda channel: None,
         failed: Callable[[AlertRef, str], None] = lambda ref, channel: None,
         clock: Callable[[], float] = time.monotonic,
+        hold: Callable[[str, list[AlertRef]], set[AlertRef]] = lambda channel, refs: set(refs),
+        posted: Callable[[str, list[AlertRef]], None] = lambda channel, refs: None,
+        left: Callable[[AlertRef, str], None] | None = None,
     ) -> None:
         self.messages = messages
         self.threshold = threshold
@@ -82,6 +89,9 @@ class FeedDelivery:
         self.ready = ready
         self.failed = failed
         self.clock = clock
+        self.hold = hold
+        self.posted = posted
+        self.left = left or failed
         self.counts = DeliveryCounts()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -92,7 +102,7 @@ class FeedDelivery:
         """Queue a claimed alert for the channel; returns at once (the channel's poster thread posts it)."""
         with self._lock:
             if self._closed:
-                self._give_back(alert.ref, channel)
+                self._give_back(alert.ref, channel, self.left)  # shutting down: another replica posts it
                 return
             state = self._channels.setdefault(channel, _Channel())
             state.pending.append(alert)
@@ -108,6 +118,12 @@ class FeedDelivery:
             for state in self._channels.values():
                 state.pending = [alert if a.ref == alert.ref else a for a in state.pending]
 
+    def queued(self) -> dict[str, list[AlertRef]]:
+        """The alerts each channel holds a claim for: waiting, or being posted (the heartbeat renews these)."""
+        with self._lock:
+            held = {channel: [a.ref for a in (*s.posting, *s.pending)] for channel, s in self._channels.items()}
+        return {channel: refs for channel, refs in held.items() if refs}
+
     def idle(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is queued or being posted (tests, benchmarks, shutdown)."""
         deadline = time.monotonic() + timeout
@@ -120,7 +136,7 @@ class FeedDelivery:
         return True
 
     def close(self, grace: float = 0.0) -> None:
-        """Stop taking alerts; give back the claims of those still queued after ``grace`` s, so others post them."""
+        """Stop taking alerts; hand back the claims of those still queued after ``grace`` s, so others post them."""
         with self._lock:
             self._closed = True
         self.idle(grace)
@@ -129,17 +145,17 @@ class FeedDelivery:
             for state in self._channels.values():
                 state.pending = []
         for channel, alert in left:
-            self._give_back(alert.ref, channel)
+            self._give_back(alert.ref, channel, self.left)
 
     def _count(self, what: str, n: int) -> None:
         with self._lock:  # one poster thread per channel, all counting here
             setattr(self.counts, what, getattr(self.counts, what) + n)
 
-    def _give_back(self, ref: AlertRef, channel: str) -> None:
+    def _give_back(self, ref: AlertRef, channel: str, how: Callable[[AlertRef, str], None] | None = None) -> None:
         """Release the claim, so a later webhook delivery or poll posts the alert; never raises (a poster thread
         or shutdown must not die of a database that is gone)."""
         try:
-            self.failed(ref, channel)
+            (how or self.failed)(ref, channel)
         except Exception:
             log.warning("could not give back the feed claim of %s in %s", ref.encode(), channel, exc_info=True)
 
@@ -160,18 +176,43 @@ class FeedDelivery:
                     else:
                         batch, state.pending = [state.pending[0]], state.pending[1:]
                         state.group, state.parts = None, 0  # calm again: the storm's group is over
-                if grouped:
+                    state.posting = batch
+                batch = self._still_ours(channel, batch)
+                if grouped and batch:
                     self._post_grouped(channel, state, batch)
-                else:
+                elif batch:
                     self._post_single(channel, batch[0])
+                with self._lock:
+                    state.posting = []
         except Exception:  # a bug must not strand the channel's queue: give the claims back
             log.exception("feed poster for %s stopped", channel)
             with self._lock:
                 state = self._channels[channel]
-                left, state.pending, state.running = state.pending, [], False
+                left, state.pending, state.running = [*state.posting, *state.pending], [], False
+                state.posting = []
                 self._idle.notify_all()
             for alert in left:
                 self._give_back(alert.ref, channel)
+
+    def _still_ours(self, channel: str, batch: list[Alert]) -> list[Alert]:
+        """Renew the batch's claims and keep the alerts still ours. A database that cannot answer leaves the batch
+        unposted: its claims, no longer renewed, are taken over and posted within a lease (by any replica)."""
+        try:
+            held = self.hold(channel, [a.ref for a in batch])
+        except Exception:
+            log.warning(
+                "could not renew the claims of %d alerts in %s; leaving them", len(batch), channel, exc_info=True
+            )
+            return []
+        if len(held) < len(batch):
+            log.info("%d alerts for %s were taken over by another replica", len(batch) - len(held), channel)
+        return [a for a in batch if a.ref in held]
+
+    def _mark_posted(self, channel: str, alerts: list[Alert]) -> None:
+        try:
+            self.posted(channel, [a.ref for a in alerts])
+        except Exception:  # their claims expire; the replica taking them over finds them shown and only marks them
+            log.warning("could not mark %d alerts posted in %s", len(alerts), channel, exc_info=True)
 
     def _storming(self, state: _Channel) -> bool:
         """More than ``threshold`` alerts arrived within the window (called with the lock held)."""
@@ -184,6 +225,7 @@ class FeedDelivery:
         try:
             self.messages.post(channel, alert)
             self._count("single", 1)
+            self._mark_posted(channel, [alert])
         except Exception:
             self._count("failed", 1)
             log.warning("could not post %s to %s", alert.label, channel, exc_info=True)
@@ -214,6 +256,7 @@ class FeedDelivery:
                 state.group = None  # start afresh next time rather than grow a message that may be gone
                 return
             self._count("grouped", taken)
+            self._mark_posted(channel, batch[:taken])
             batch = batch[taken:]
 
     def _open(self, channel: str, state: _Channel, batch: list[Alert]) -> int:

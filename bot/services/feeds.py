@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 from bot.backends import AlertBackend, Backends
 from bot.backends.rootly_api import RootlyApi
-from bot.domain import Alert, AlertFilters, Backend, FeedSubscription, SubscriptionLine
+from bot.domain import Alert, AlertFilters, AlertRef, Backend, FeedSubscription, SubscriptionLine
 from bot.render.text import escape_bounded
 from bot.services.alert_messages import AlertMessages
 from bot.services.feed_delivery import FeedDelivery
 from bot.store.alerts import AlertStore
+from bot.store.feed_claims import FeedClaims
 from bot.support import errors
+from bot.support.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
+MAX_UNCLAIMED = 10_000  # alerts kept in memory while the database cannot record their claims (a long outage)
 CURSOR_KEY = "rootly.alert_events.cursor"
 SINCE_KEY = "rootly.alert_events.since"
 # Actions in Rootly's event feed that change what an alert message shows.
@@ -27,14 +31,43 @@ STATE_ACTIONS = frozenset(
 
 
 class Feeds:
+    """Nothing dropped: an alert claimed for a channel is shown there once, whichever replica claimed it.
+
+    A claim is a lease while its alert waits in the channel's queue: the heartbeat (:meth:`keep_claims`) renews the
+    claims of every queued alert every third of ``lease_seconds``. :meth:`recover` (a scheduled job, every half
+    lease) takes over the claims a dead replica left unposted, reads each alert again and queues it; it also retries
+    the claims the database was too busy to take (their alerts are kept in memory until then).
+    """
+
     def __init__(
-        self, store: AlertStore, backends: Backends, messages: AlertMessages, delivery: FeedDelivery | None = None
+        self,
+        store: AlertStore,
+        backends: Backends,
+        messages: AlertMessages,
+        delivery: FeedDelivery | None = None,
+        *,
+        claims: FeedClaims | None = None,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.store = store
         self.backends = backends
         self.messages = messages
+        self.claims = claims or FeedClaims(store.engine)
+        self.lease_seconds = lease_seconds
         # Posts at Slack's pace, grouping storms (bot/services/feed_delivery.py); a failed post gives its claim back.
-        self.delivery = delivery or FeedDelivery(messages, threshold=5, window=10.0, failed=store.release_feed_post)
+        self.delivery = delivery or FeedDelivery(
+            messages,
+            threshold=5,
+            window=10.0,
+            failed=self.claims.release,
+            hold=self.claims.hold,
+            posted=self.claims.posted,
+            left=self.claims.hand_back,
+        )
+        self._unclaimed: dict[tuple[AlertRef, str], Alert] = {}  # the database was too busy to claim these
+        self._unread: dict[str, None] = {}  # new Rootly alerts a webhook named while Rootly could not be read
+        self._lock = threading.Lock()
+        self.heartbeat: LeaseKeeper | None = None  # started by keep_claims()
 
     def subscribe(self, channel: str, filters: AlertFilters, user_id: str) -> FeedSubscription:
         return self.store.subscribe_feed(channel, filters, user_id)
@@ -61,10 +94,88 @@ class Feeds:
         for feed in self.store.feeds():
             if not feed.filters.matches(alert):
                 continue
-            if not self.store.claim_feed_post(alert.ref, feed.channel):
-                continue  # another source or replica has it
-            self.delivery.enqueue(feed.channel, alert)
-            queued.append(feed.channel)
+            if self._claim(alert, feed.channel):
+                queued.append(feed.channel)
+        return queued
+
+    def _claim(self, alert: Alert, channel: str) -> bool:
+        try:
+            mine = self.claims.claim(alert.ref, channel)
+        except Exception:  # busy past its retries (SQLite in a storm) or down: keep the alert, try again soon
+            log.warning(
+                "could not claim %s for the feed in %s; the next feed recovery run tries again",
+                alert.ref.encode(),
+                channel,
+                exc_info=True,
+            )
+            with self._lock:
+                if len(self._unclaimed) < MAX_UNCLAIMED:
+                    self._unclaimed[(alert.ref, channel)] = alert
+                else:
+                    log.error(
+                        "dropping %s for %s: %d alerts already wait for a claim", alert.label, channel, MAX_UNCLAIMED
+                    )
+            return False
+        if mine:
+            self.delivery.enqueue(channel, alert)
+        return mine  # False: another source or replica has it
+
+    def keep_claims(self) -> LeaseKeeper:
+        """The heartbeat renewing the claims of the alerts queued here, so no replica takes them over while they
+        wait; stop it when the bot stops."""
+
+        def renew(_until: datetime, _seconds: float) -> datetime:
+            for channel, refs in self.delivery.queued().items():
+                self.claims.hold(channel, refs)
+            return datetime.now(UTC)
+
+        self.heartbeat = LeaseKeeper(
+            renew, datetime.now(UTC), self.lease_seconds, f"feed claims of {self.claims.owner}"
+        )
+        return self.heartbeat
+
+    def recover(self) -> int:
+        """Queue the alerts nobody is posting: claims the database was too busy to take, and claims left unposted by
+        a replica that stopped renewing them (it died). Returns the alerts queued."""
+        with self._lock:
+            retry, self._unclaimed = self._unclaimed, {}
+            unread, self._unread = list(self._unread), {}
+        queued = sum(self._claim(alert, channel) for (_ref, channel), alert in retry.items())
+        queued += self._read_again(unread)
+        for stale in self.claims.stale(self.lease_seconds):
+            if not self.claims.take_over(stale, self.lease_seconds):
+                continue  # its owner renewed it, or another replica took it first
+            ref, channel = stale.ref, stale.channel
+            if any(p.channel == channel for p in [*self.store.posts_for(ref), *self.store.row_posts_for(ref)]):
+                self.claims.posted(channel, [ref])  # shown just before its owner died
+                continue
+            try:
+                alert = self.backends.get(ref.backend).get_alert(ref.id)
+            except errors.NotFound:
+                self.claims.release(ref, channel)  # the alert is gone: nothing to show
+                continue
+            except Exception:  # ours now, not queued, not renewed: taken over again after a lease
+                log.warning("could not read %s to post it in %s; trying again later", ref.encode(), channel)
+                continue
+            log.info("posting %s in %s: its claim was left by %s", ref.encode(), channel, stale.owner)
+            self.delivery.enqueue(channel, alert)
+            queued += 1
+        return queued
+
+    def _read_again(self, alert_ids: list[str]) -> int:
+        """New alerts a webhook named while Rootly could not be read; stops at the first failure, keeping the rest."""
+        queued = 0
+        for i, alert_id in enumerate(alert_ids):
+            try:
+                alert = self.backends.get(Backend.ROOTLY).get_alert(alert_id)
+            except errors.NotFound:
+                continue
+            except Exception:
+                log.warning("could not read %d new alerts yet; trying again on the next run", len(alert_ids) - i)
+                with self._lock:
+                    self._unread.update(dict.fromkeys(alert_ids[i:]))
+                break
+            queued += len(self.deliver_new(alert))
         return queued
 
     def alert_changed(self, alert: Alert) -> int:
@@ -79,7 +190,17 @@ class Feeds:
         except (errors.NotFound, errors.Invalid):
             log.info("a webhook named alert %r, which Rootly does not know: nothing to post", alert_id[:100])
             return
-        except errors.BackendError as exc:  # Rootly down or refusing: the poll (or the next delivery) catches up
+        except (errors.RateLimited, errors.Unavailable) as exc:
+            if event_type != "alert.created":
+                log.warning("could not read alert %r after its webhook: %s", alert_id[:100], exc)
+                return  # a change: the poll (or the next delivery) catches up
+            # The webhook was answered already: keep the new alert for the next recovery run rather than lose it.
+            log.warning("could not read new alert %s (%s); the next feed recovery run reads it again", alert_id, exc)
+            with self._lock:
+                if len(self._unread) < MAX_UNCLAIMED:
+                    self._unread[alert_id] = None
+            return
+        except errors.BackendError as exc:  # Rootly refusing: the poll (or the next delivery) catches up
             log.warning("could not read alert %r after its webhook: %s", alert_id[:100], exc)
             return
         if event_type == "alert.created":

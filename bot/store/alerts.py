@@ -15,7 +15,6 @@ from bot.store.db import Database
 from bot.store.schema import (
     bot_state,
     claims,
-    feed_posts,
     feed_subscriptions,
     posted_messages,
     row_messages,
@@ -211,30 +210,6 @@ class AlertStore:
                 FeedSubscription(row.id, row.channel, filters_from_json(row.filters), row.created_by)
                 for row in conn.execute(query)
             ]
-
-    def claim_feed_post(self, ref: AlertRef, channel: str) -> bool:
-        """True for exactly one caller per (alert, channel), whichever replica or source asks first."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(feed_posts).values(
-                        backend=ref.backend.value, alert_id=ref.id, channel=channel, claimed_at=_now()
-                    )
-                )
-            return True
-        except IntegrityError:
-            return False
-
-    def release_feed_post(self, ref: AlertRef, channel: str) -> None:
-        """Undo a claim whose post failed, so a later delivery or poll tries again."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(feed_posts).where(
-                    feed_posts.c.backend == ref.backend.value,
-                    feed_posts.c.alert_id == ref.id,
-                    feed_posts.c.channel == channel,
-                )
-            )
 
     # webhook deliveries -----------------------------------------------------------------------------------------
     def first_delivery(self, event_id: str) -> bool:

@@ -370,6 +370,19 @@ def _outbox_target(conn: Connection) -> None:
     conn.execute(CreateIndex(Index("ix_outbox_target", table.c.target, table.c.id), if_not_exists=True))
 
 
+# --- 11: feed claims know their owner and whether their alert was shown, so a dead replica's are taken over ------
+def _feed_claim_owners(conn: Connection) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns("feed_posts")}
+    timestamp = DateTime(timezone=True).compile(dialect=conn.dialect)
+    if "owner" not in present:
+        conn.execute(text(f"ALTER TABLE feed_posts ADD COLUMN owner {String(80).compile(dialect=conn.dialect)}"))
+    if "posted_at" not in present:
+        conn.execute(text(f"ALTER TABLE feed_posts ADD COLUMN posted_at {timestamp}"))
+        # Claims made before this version were posted (or given back) by the replica that took them.
+        conn.execute(text("UPDATE feed_posts SET posted_at = claimed_at"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_feed_posts_unposted ON feed_posts (posted_at, claimed_at)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -383,6 +396,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "alert rows in lists and digests: row_messages, row_posts", _rows),
     Migration(9, "alert threads on lists posted in a channel: thread_lists", _thread_lists),
     Migration(10, "outbox: index by alert, for per-alert order", _outbox_target),
+    Migration(11, "feed claims: owner and posted_at, so a dead replica's queued alerts are posted", _feed_claim_owners),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -3,20 +3,24 @@
 While PostgreSQL restarts (a failover, an upgrade, ``pg_ctl restart``) new connections are refused for a second or
 two. ``pool_pre_ping`` already replaces pooled connections the restart killed; this retries opening a connection for
 up to :data:`CONNECT_BUDGET` seconds, so a request arriving during the restart waits for it instead of failing, and
-still leaves time inside Slack's 3 seconds to answer. Statements are never retried here: one that was sent may
-have been carried out, and only its caller knows whether repeating it is harmless.
+still leaves time inside Slack's 3 seconds to answer. Statements are not retried by the engine: one that was sent
+may have been carried out, and only its caller knows whether repeating it is harmless; callers whose statements are
+(a claim guarded by a unique key, a conditional UPDATE) wrap them in :func:`retry_busy`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CONNECT_BUDGET = 1.5  # seconds spent retrying a refused connection (Slack's deadline is 3 s)
 CONNECT_TIMEOUT = 2  # seconds for one connection attempt (libpq's connect_timeout; whole seconds)
@@ -54,3 +58,23 @@ def retry_connections(engine: Engine, budget: float | None = None) -> None:
 def is_database_down(error: BaseException) -> bool:
     """The database could not be reached or dropped the connection (not a bad query or a constraint)."""
     return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+BUSY_ATTEMPTS = 4  # SQLite under a storm: "database is locked" clears within a few writers' turns
+BUSY_DELAY = 0.05  # seconds before the second attempt; doubled each time (0.05, 0.1, 0.2: 0.35 s at most)
+
+
+def retry_busy(fn: Callable[[], T], what: str, attempts: int = BUSY_ATTEMPTS, delay: float = BUSY_DELAY) -> T:
+    """Run ``fn`` again, a few times with a short backoff, while the database is busy or unreachable (SQLite's
+    "database is locked", a dropped connection). Only for statements that are safe to repeat; the last error is
+    raised for the caller to fall back on."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            if attempt == attempts or not is_database_down(exc):
+                raise
+            log.info("the database was busy (%s) %s; retrying in %.2f s", exc.__class__.__name__, what, delay)
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")

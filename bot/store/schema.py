@@ -80,8 +80,11 @@ feed_posts = Table(
     Column("backend", String(16), nullable=False),
     Column("alert_id", String(64), nullable=False),
     Column("channel", String(32), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),  # renewed by its owner while queued: a lease
+    Column("owner", String(80)),  # the replica that queued it (bot/store/feed_claims.py)
+    Column("posted_at", DateTime(timezone=True)),  # when it was shown; NULL while queued
     UniqueConstraint("backend", "alert_id", "channel", name="uq_feed_post"),
+    Index("ix_feed_posts_unposted", "posted_at", "claimed_at"),
 )
 
 # Webhook deliveries already handled (Rootly redelivers on timeouts).
