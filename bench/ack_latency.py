@@ -528,8 +528,9 @@ def bursts_side_by_side(
     """Both apps up at once; each round sends the same kinds of burst to one app, then the other.
 
     Alternating inside one run puts both apps under the same machine load (other processes, CPU frequency), which
-    separate runs minutes apart do not. Each burst waits ``--settle`` seconds for the follow-up work of the one
-    before (Rootly answers after ``--rootly-latency``) so no burst measures another's leftovers.
+    separate runs minutes apart do not. After each burst the run waits until the fakes have heard nothing new for
+    ``--settle`` seconds: the bot's follow-up work (Rootly answers after ``--rootly-latency``; a burst of 100 clicks
+    is minutes of Rootly calls for 32 workers) is over, so each burst meets an idle app, the bare app's case.
     """
     for app in apps:
         (workdir / f"bursts-{app}").mkdir(exist_ok=True)
@@ -543,16 +544,29 @@ def bursts_side_by_side(
                 print(f"  round {r + 1}/{args.rounds} {app}: burst of {args.burst} …", flush=True)
                 out[app]["burst"].append(burst(clients[app], plan(fakes, offset, args.burst)))
                 offset += args.burst
-                time.sleep(args.settle)
+                settle(fakes, args.settle)
                 print(f"  round {r + 1}/{args.rounds} {app}: {args.mixed} clicks + {args.mixed} commands …", flush=True)
                 out[app]["mixed"].append(burst(clients[app], mixed_plan(fakes, offset, args.mixed)))
                 offset += 4 * args.mixed
-                time.sleep(args.settle)
+                settle(fakes, args.settle)
     finally:
         for app in apps:
             clients[app].close()
             servers[app].close()
     return out
+
+
+def settle(fakes: Fakes, quiet: float, limit: float = 180.0) -> None:
+    """Wait until no call has reached the fakes for ``quiet`` seconds (at most ``limit``)."""
+    end = time.monotonic() + limit
+    last, since = fakes.counts(), time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.5)
+        now = fakes.counts()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
 
 
 def alerts_needed(args: argparse.Namespace) -> int:
@@ -685,7 +699,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--burst", type=int, default=100, help="requests sent at once (commands and small clicks)")
     p.add_argument("--mixed", type=int, default=30, help="clicks carrying the whole message, plus as many commands")
     p.add_argument("--rounds", type=int, default=5, help="bursts of each kind per app, alternating between the apps")
-    p.add_argument("--settle", type=float, default=6.0, help="seconds between bursts (follow-up work finishes)")
+    p.add_argument("--settle", type=float, default=3.0, help="quiet seconds at the fakes before the next burst")
     p.add_argument("--spread", type=int, default=500, help="requests spread evenly over --spread-seconds")
     p.add_argument("--spread-seconds", type=float, default=30.0, help="length of the spread load")
     p.add_argument("--workers", type=int, default=200, help="sender threads for the spread load")
