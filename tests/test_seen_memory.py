@@ -39,3 +39,13 @@ def test_the_bound_still_holds_when_everything_is_fresh() -> None:
         seen.first(f"sig-{n}")
     assert len(seen) == 100
     assert seen.first("sig-499") is False  # the newest are kept
+
+
+def test_by_default_a_signature_is_remembered_as_long_as_slack_accepts_its_timestamp() -> None:
+    clock = Clock()
+    seen = MemorySeen(clock=clock)
+    assert seen.first("sig-a") is True
+    clock.now += 5 * 60 + 10  # Slack's 5-minute window, and some clock skew
+    assert seen.first("sig-a") is False
+    clock.now += 60  # past it the gate refuses the stale timestamp before asking
+    assert seen.first("sig-a") is True
