@@ -105,7 +105,15 @@ _NESTED_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "user": {"id": str, "name": str, "username": str},
     "channel": {"id": str, "name": str},
     "container": {"channel_id": str, "message_ts": str, "view_id": str, "is_ephemeral": bool, "thread_ts": str},
-    "message": {"ts": str, "thread_ts": str, "text": str, "user": str, "blocks": list, "bot_id": (str, type(None))},
+    # A bot's message has no person: its user (and, with attachments only, its text) may be null.
+    "message": {
+        "ts": str,
+        "thread_ts": str,
+        "text": (str, type(None)),
+        "user": (str, type(None)),
+        "blocks": list,
+        "bot_id": (str, type(None)),
+    },
 }
 
 # Fields of the events the bot subscribes to (bot/render/ids.py BOT_EVENTS), as Slack sends them.
