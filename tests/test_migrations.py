@@ -134,7 +134,7 @@ def test_feed_claims_made_before_owners_existed_count_as_posted(database_url: st
         claimed = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
         with db.engine.begin() as conn:
             conn.execute(insert(feed_posts).values(backend="rootly", alert_id="a1", channel="C111", claimed_at=claimed))
-        assert m.migrate(db.engine) == [11]
+        assert m.migrate(db.engine, target=11) == [11]
         with db.engine.connect() as conn:
             [row] = conn.execute(select(feed_posts)).all()
         posted = row.posted_at if row.posted_at.tzinfo else row.posted_at.replace(tzinfo=UTC)  # SQLite: naive UTC
