@@ -137,6 +137,43 @@ def test_a_change_whose_replica_died_before_posting_is_posted_once_by_a_survivor
         assert len(slack.calls("chat.postMessage")) == 1
 
 
+def test_a_survivors_sweep_posts_a_dead_replicas_change_without_asking_the_backend(
+    make_bot,
+    database_url: str,
+    rootly: RootlyFake,
+    slack: SlackFake,
+    rota: dict[str, Any],  # type: ignore[no-untyped-def]
+) -> None:
+    """The message kept with the claim is posted by a survivor's sweep (every 10 s by default), not its next
+    on-call poll (every 2 min by default): the lease plus one sweep after the death."""
+    settings = {"DATABASE_URL": database_url, "ONCALL_POLL_SECONDS": "0", "ONCALL_CLAIM_SECONDS": str(LEASE)}
+    with ExitStack() as stack:
+        dying, *survivors = [stack.enter_context(make_bot(**settings)) for _ in range(REPLICAS)]
+        dying.sender.slash("oncall follow primary")
+        reply(slack)
+        hand_over(rootly, rota)
+        dying.app.oncall.poller.messenger = DiesOnPost()  # type: ignore[assignment]
+        with pytest.raises(ReplicaDied):
+            dying.app.oncall.poller.poll_once()  # claims the change, then dies
+        assert [s.app.oncall.poller.sweep() for s in survivors] == [0] * len(survivors)  # within the lease
+        oncall_reads = len([r for r in rootly.requests if r.path == "/v1/oncalls"])
+
+        time.sleep(LEASE + 0.2)
+        swept: list[int] = []
+        threads = [threading.Thread(target=lambda s=s: swept.append(s.app.oncall.poller.sweep())) for s in survivors]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(swept) == [0] * (len(survivors) - 1) + [1]  # exactly one survivor posts it
+        (posted,) = slack.wait_calls("chat.postMessage")
+        assert "*Primary*: Bob Builder → Carol Danvers" in text_of(posted)
+        assert len([r for r in rootly.requests if r.path == "/v1/oncalls"]) == oncall_reads  # from the database
+        # The next poll finds the change posted and moves the follow on, posting nothing more.
+        assert poll_together(survivors) == 0
+        assert len(slack.calls("chat.postMessage")) == 1
+
+
 def test_a_change_whose_post_failed_is_posted_by_a_later_poll_once(
     make_bot,
     database_url: str,

@@ -133,8 +133,11 @@ class FollowPoller:
                     continue
                 done = 0
                 for change in found:
-                    claim = self.store.claim_change(follow.id, change.key, self.owner, self.claim_seconds)
-                    if claim is Claim.MINE and self._post(follow.channel, change, follow.mention):
+                    message = self._message(change, follow.mention)
+                    claim = self.store.claim_change(
+                        follow.id, change.key, self.owner, self.claim_seconds, json.dumps(message)
+                    )
+                    if claim is Claim.MINE and self._post(follow.channel, message):
                         self.store.mark_posted(follow.id, change.key)
                         posted += 1
                         done += 1
@@ -144,19 +147,36 @@ class FollowPoller:
                     self.store.set_state(follow.id, encode(after))
         return posted
 
-    def _post(self, channel: str, change: Change, mention: bool) -> bool:
+    def sweep(self) -> int:
+        """Post the changes whose claimer died (or failed) before posting, from the message it kept with the claim.
+
+        Runs every few seconds and reads only the database, so a survivor posts an abandoned change within the lease
+        plus one sweep (about 30 s with the defaults) instead of waiting for its next on-call poll."""
+        posted = 0
+        for left in self.store.abandoned(self.claim_seconds):
+            if not self.store.take_over(left.follow_id, left.change_key, self.owner, self.claim_seconds):
+                continue  # another replica took it first
+            if self._post(left.channel, json.loads(left.message)):
+                self.store.mark_posted(left.follow_id, left.change_key)
+                posted += 1
+        return posted
+
+    def _message(self, change: Change, mention: bool) -> dict[str, Any]:
         mentions = {}
         if mention and change.after:
             for email in change.after.get("emails") or ():
                 user = self.service.mentions.user_id(email)
                 if user and email:
                     mentions[email.lower()] = user
+        return render.shift_change(change.label, change.before, change.after, mentions)
+
+    def _post(self, channel: str, message: dict[str, Any]) -> bool:
         try:
-            self.messenger.post(channel, render.shift_change(change.label, change.before, change.after, mentions))
+            self.messenger.post(channel, message)
             return True
         except Exception:
             log.warning(
-                "could not post an on-call change to %s; a poll after %.0f s tries again",
+                "could not post an on-call change to %s; it is tried again once its claim's %.0f s run out",
                 channel,
                 self.claim_seconds,
                 exc_info=True,
@@ -164,6 +184,10 @@ class FollowPoller:
             return False
 
 
+SWEEP_SECONDS = 10.0  # how often a replica looks for shift changes another one claimed and never posted
+
+
 def install(scheduler: BackgroundScheduler, poller: FollowPoller, seconds: float) -> None:
     if seconds > 0:
         add_interval_job(scheduler, "oncall-follow", seconds, poller.poll_once)
+        add_interval_job(scheduler, "oncall-follow-sweep", SWEEP_SECONDS, poller.sweep)

@@ -33,6 +33,16 @@ class FollowSubscription:
     created_by: str
 
 
+@dataclass(frozen=True)
+class Abandoned:
+    """An unposted shift change whose claim ran out, with the message its claimer rendered."""
+
+    follow_id: int
+    change_key: str
+    channel: str
+    message: str  # JSON of the chat.postMessage arguments
+
+
 class Claim(Enum):
     """What a replica that found a change should do with it."""
 
@@ -96,15 +106,20 @@ class FollowStore:
         with self.engine.connect() as conn:
             return [_follow(r) for r in conn.execute(select(oncall_follows).order_by(oncall_follows.c.id))]
 
-    def claim_change(self, follow_id: int, change_key: str, owner: str, lease_seconds: float) -> Claim:
+    def claim_change(
+        self, follow_id: int, change_key: str, owner: str, lease_seconds: float, message: str | None = None
+    ) -> Claim:
         """MINE for exactly one caller per (follow, change) at a time, on any replica; again for one caller once a
-        claim has stayed unposted for ``lease_seconds``."""
+        claim has stayed unposted for ``lease_seconds``. ``message`` (the rendered post, JSON) is kept with the claim
+        so that a survivor can post it without waiting for its own poll to find the change (:meth:`abandoned`)."""
         key = change_key[:200]
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(oncall_changes).values(follow_id=follow_id, change_key=key, owner=owner, claimed_at=now)
+                    insert(oncall_changes).values(
+                        follow_id=follow_id, change_key=key, owner=owner, claimed_at=now, message=message
+                    )
                 )
             return Claim.MINE
         except IntegrityError:
@@ -124,6 +139,42 @@ class FollowStore:
                 return Claim.MINE
             posted_at = conn.execute(select(oncall_changes.c.posted_at).where(this)).scalar()
         return Claim.HELD if posted_at is None else Claim.POSTED
+
+    def abandoned(self, lease_seconds: float, limit: int = 50) -> list[Abandoned]:
+        """Unposted claims whose lease ran out and whose message was kept: a replica died (or its post failed)."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=lease_seconds)
+        query = (
+            select(oncall_changes.c.follow_id, oncall_changes.c.change_key, oncall_follows.c.channel)
+            .join(oncall_follows, oncall_follows.c.id == oncall_changes.c.follow_id)
+            .add_columns(oncall_changes.c.message)
+            .where(
+                oncall_changes.c.posted_at.is_(None),
+                oncall_changes.c.claimed_at < cutoff,
+                oncall_changes.c.message.is_not(None),
+            )
+            .order_by(oncall_changes.c.claimed_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [Abandoned(r.follow_id, r.change_key, r.channel, r.message) for r in conn.execute(query)]
+
+    def take_over(self, follow_id: int, change_key: str, owner: str, lease_seconds: float) -> bool:
+        """True for exactly one caller: the unposted claim's lease had run out and is now this owner's."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(oncall_changes)
+                    .where(
+                        oncall_changes.c.follow_id == follow_id,
+                        oncall_changes.c.change_key == change_key[:200],
+                        oncall_changes.c.posted_at.is_(None),
+                        oncall_changes.c.claimed_at < now - timedelta(seconds=lease_seconds),
+                    )
+                    .values(owner=owner, claimed_at=now)
+                ).rowcount
+                == 1
+            )
 
     def mark_posted(self, follow_id: int, change_key: str) -> None:
         """The change is in the channel: its claim is done, never taken over."""

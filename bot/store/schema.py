@@ -239,6 +239,7 @@ oncall_changes = Table(
     Column("owner", String(200), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),  # a lease until posted (bot/oncall/store.py)
     Column("posted_at", DateTime(timezone=True)),  # when the change was posted; NULL while claimed
+    Column("message", Text),  # the message as rendered by the claimer (JSON), so a survivor can post it as is
     UniqueConstraint("follow_id", "change_key", name="uq_oncall_change"),
 )
 
