@@ -330,7 +330,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
     oncall = OnCallFeature(
         service=oncall_service,
         follows=follows,
-        poller=FollowPoller(oncall_service, follows, messages.messenger),
+        poller=FollowPoller(oncall_service, follows, messages.messenger, claim_seconds=settings.oncall_claim_seconds),
         work=work,
         people=people,
         messages=messages,

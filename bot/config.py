@@ -137,6 +137,12 @@ VARIABLES: tuple[Variable, ...] = (
         "120",
     ),
     Variable(
+        "ONCALL_CLAIM_SECONDS",
+        "Lease on a shift change claimed but not yet posted: a replica that died (or failed to post) leaves it to the "
+        "next poll after this, on any replica. Keep it above the time one post takes.",
+        "20",
+    ),
+    Variable(
         "ONCALL_CACHE_SECONDS", "How long a `/rootly oncall` answer is reused before the backend is asked again.", "60"
     ),
     Variable("ONCALL_TAKE_MINUTES", 'How long "I\'ll take it" puts the person on call (a Rootly override).', "60"),
@@ -190,6 +196,7 @@ class Settings:
     policy_incident_resolve: str | None = None
     policy_cache_seconds: float = 300.0
     oncall_poll_seconds: float = 120.0
+    oncall_claim_seconds: float = 20.0
     oncall_cache_seconds: float = 60.0
     oncall_take_minutes: int = 60
 
@@ -290,6 +297,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     outbox_workers = number("OUTBOX_WORKERS", int, 1, 64)
     policy_cache = number("POLICY_CACHE_SECONDS", float, 10, 86400)
     oncall_poll = number("ONCALL_POLL_SECONDS", float, 0, 86400)
+    oncall_claim = number("ONCALL_CLAIM_SECONDS", float, 1, 3600)
     oncall_cache = number("ONCALL_CACHE_SECONDS", float, 0, 3600)
     oncall_take = number("ONCALL_TAKE_MINUTES", int, 1, 10080)
     from bot.domain.grantees import parse_grantees  # the policy's own parser: one definition of an entry
@@ -361,6 +369,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         policy_incident_resolve=raw["POLICY_INCIDENT_RESOLVE"],
         policy_cache_seconds=policy_cache,
         oncall_poll_seconds=oncall_poll,
+        oncall_claim_seconds=oncall_claim,
         oncall_cache_seconds=oncall_cache,
         oncall_take_minutes=oncall_take,
     )

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, insert, inspect, select
 
+from bot.oncall.store import Claim, FollowStore
 from bot.store import Database
 from bot.store import migrations as m
 from bot.store.feed_claims import FeedClaims
-from bot.store.schema import feed_posts, feed_subscriptions, metadata
+from bot.store.schema import feed_posts, feed_subscriptions, metadata, oncall_changes, oncall_follows
 from tests.postgres import fresh_database
 
 
@@ -134,12 +135,43 @@ def test_feed_claims_made_before_owners_existed_count_as_posted(database_url: st
         claimed = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
         with db.engine.begin() as conn:
             conn.execute(insert(feed_posts).values(backend="rootly", alert_id="a1", channel="C111", claimed_at=claimed))
-        assert m.migrate(db.engine) == [11]
+        assert m.migrate(db.engine, target=11) == [11]
         with db.engine.connect() as conn:
             [row] = conn.execute(select(feed_posts)).all()
         posted = row.posted_at if row.posted_at.tzinfo else row.posted_at.replace(tzinfo=UTC)  # SQLite: naive UTC
         assert row.owner is None and posted == claimed
         assert FeedClaims(db.engine).stale(lease_seconds=0) == []
+    finally:
+        db.close()
+
+
+def test_shift_change_claims_made_before_leases_count_as_posted(database_url: str) -> None:
+    """Migration 12: claims from before it were posted (or lost) by their replica, so none is posted again."""
+    db = Database(database_url)
+    try:
+        m.migrate(db.engine, target=11)
+        claimed = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            follow = conn.execute(
+                insert(oncall_follows).values(
+                    channel="C111",
+                    target_key="rootly:schedule:s1",
+                    target_name="Primary",
+                    mention=False,
+                    state="{}",
+                    created_by="U111",
+                    created_at=claimed,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(oncall_changes).values(follow_id=follow, change_key="k1", owner="old", claimed_at=claimed)
+            )
+        assert m.migrate(db.engine) == [12]
+        with db.engine.connect() as conn:
+            [row] = conn.execute(select(oncall_changes)).all()
+        posted = row.posted_at if row.posted_at.tzinfo else row.posted_at.replace(tzinfo=UTC)  # SQLite: naive UTC
+        assert posted == claimed
+        assert FollowStore(db).claim_change(follow, "k1", "new", lease_seconds=1) is Claim.POSTED
     finally:
         db.close()
 

@@ -1,6 +1,8 @@
 """The follow poller: every ``ONCALL_POLL_SECONDS`` one on-call read per backend, however many schedules and
 policies channels follow, and a short message in each channel whose followed on-call changed, posted once across
-replicas (a unique row per change, see ``bot/oncall/store.py``)."""
+replicas (a unique row per change, a lease until posted, see ``bot/oncall/store.py``). A follow's state moves on only
+once every change found is posted, so a change whose post failed, or whose replica died, is found and posted again
+by the next poll after the lease (``ONCALL_CLAIM_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from bot.domain import Backend
 from bot.domain.oncall import OnCallShift, OnCallTarget, TargetKind
 from bot.oncall import render
 from bot.oncall.service import OnCall
-from bot.oncall.store import FollowStore
+from bot.oncall.store import Claim, FollowStore
 from bot.services.ports import Messenger
 from bot.support import errors
 from bot.support.scheduler import add_interval_job
@@ -92,11 +94,13 @@ class FollowPoller:
         messenger: Messenger,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        claim_seconds: float = 20.0,
     ) -> None:
         self.service = service
         self.store = store
         self.messenger = messenger
         self.clock = clock
+        self.claim_seconds = claim_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def poll_once(self) -> int:
@@ -127,27 +131,63 @@ class FollowPoller:
                 found = changes(before, after)
                 if not found:
                     continue
+                done = 0
                 for change in found:
-                    if self.store.claim_change(follow.id, change.key, self.owner):
-                        posted += self._post(follow.channel, change, follow.mention)
-                self.store.set_state(follow.id, encode(after))
+                    message = self._message(change, follow.mention)
+                    claim = self.store.claim_change(
+                        follow.id, change.key, self.owner, self.claim_seconds, json.dumps(message)
+                    )
+                    if claim is Claim.MINE and self._post(follow.channel, message):
+                        self.store.mark_posted(follow.id, change.key)
+                        posted += 1
+                        done += 1
+                    elif claim is Claim.POSTED:
+                        done += 1
+                if done == len(found):  # else keep the old state: the unposted change is found again next poll
+                    self.store.set_state(follow.id, encode(after))
         return posted
 
-    def _post(self, channel: str, change: Change, mention: bool) -> int:
+    def sweep(self) -> int:
+        """Post the changes whose claimer died (or failed) before posting, from the message it kept with the claim.
+
+        Runs every few seconds and reads only the database, so a survivor posts an abandoned change within the lease
+        plus one sweep (about 30 s with the defaults) instead of waiting for its next on-call poll."""
+        posted = 0
+        for left in self.store.abandoned(self.claim_seconds):
+            if not self.store.take_over(left.follow_id, left.change_key, self.owner, self.claim_seconds):
+                continue  # another replica took it first
+            if self._post(left.channel, json.loads(left.message)):
+                self.store.mark_posted(left.follow_id, left.change_key)
+                posted += 1
+        return posted
+
+    def _message(self, change: Change, mention: bool) -> dict[str, Any]:
         mentions = {}
         if mention and change.after:
             for email in change.after.get("emails") or ():
                 user = self.service.mentions.user_id(email)
                 if user and email:
                     mentions[email.lower()] = user
+        return render.shift_change(change.label, change.before, change.after, mentions)
+
+    def _post(self, channel: str, message: dict[str, Any]) -> bool:
         try:
-            self.messenger.post(channel, render.shift_change(change.label, change.before, change.after, mentions))
-            return 1
+            self.messenger.post(channel, message)
+            return True
         except Exception:
-            log.warning("could not post an on-call change to %s", channel, exc_info=True)
-            return 0
+            log.warning(
+                "could not post an on-call change to %s; it is tried again once its claim's %.0f s run out",
+                channel,
+                self.claim_seconds,
+                exc_info=True,
+            )
+            return False
+
+
+SWEEP_SECONDS = 10.0  # how often a replica looks for shift changes another one claimed and never posted
 
 
 def install(scheduler: BackgroundScheduler, poller: FollowPoller, seconds: float) -> None:
     if seconds > 0:
         add_interval_job(scheduler, "oncall-follow", seconds, poller.poll_once)
+        add_interval_job(scheduler, "oncall-follow-sweep", SWEEP_SECONDS, poller.sweep)

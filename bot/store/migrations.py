@@ -383,6 +383,17 @@ def _feed_claim_owners(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_feed_posts_unposted ON feed_posts (posted_at, claimed_at)"))
 
 
+def _oncall_change_leases(conn: Connection) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns("oncall_changes")}
+    if "message" not in present:
+        conn.execute(text(f"ALTER TABLE oncall_changes ADD COLUMN message {Text().compile(dialect=conn.dialect)}"))
+    if "posted_at" not in present:
+        timestamp = DateTime(timezone=True).compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE oncall_changes ADD COLUMN posted_at {timestamp}"))
+        # Claims made before this version were posted (or lost) by the replica that took them: never retaken.
+        conn.execute(text("UPDATE oncall_changes SET posted_at = claimed_at"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "baseline: posted_messages, feed_subscriptions, feed_posts, webhook_events, bot_state, claims", _baseline
@@ -397,6 +408,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "alert threads on lists posted in a channel: thread_lists", _thread_lists),
     Migration(10, "outbox: index by alert, for per-alert order", _outbox_target),
     Migration(11, "feed claims: owner and posted_at, so a dead replica's queued alerts are posted", _feed_claim_owners),
+    Migration(
+        12, "shift changes: posted_at and message, so a dead replica's claimed change is posted", _oncall_change_leases
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

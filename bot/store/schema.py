@@ -237,7 +237,9 @@ oncall_changes = Table(
     Column("follow_id", Integer, ForeignKey("oncall_follows.id", ondelete="CASCADE"), nullable=False),
     Column("change_key", String(200), nullable=False),
     Column("owner", String(200), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),  # a lease until posted (bot/oncall/store.py)
+    Column("posted_at", DateTime(timezone=True)),  # when the change was posted; NULL while claimed
+    Column("message", Text),  # the message as rendered by the claimer (JSON), so a survivor can post it as is
     UniqueConstraint("follow_id", "change_key", name="uq_oncall_change"),
 )
 
