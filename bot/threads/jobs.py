@@ -7,13 +7,65 @@ replies never delay the answer to a click.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 Run = Callable[[Hashable], bool]  # True when done; False to be run again later (a thread busy on another replica)
+WORKERS = 16  # stories told at once: each is a Rootly read and a Slack post, most of it waiting on the network
+
+
+class _Later:
+    """Calls made ``delay`` seconds from now, started by one timer thread on a small pool.
+
+    Why not ``threading.Timer``: one thread per alert being told meant, at 50 actions a second, ~150 threads born
+    and dying every few seconds; the thread count and the allocator's per-thread arenas (RSS) grew with traffic
+    (bench/sustained.py). A heap and one thread is all the scheduling this needs.
+    """
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._due: list[tuple[float, int, Callable[..., Any], tuple[Any, ...], threading.Event]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thread-story")
+        self._closed = False
+        threading.Thread(target=self._loop, name="thread-story-timer", daemon=True).start()
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> threading.Event:
+        """Schedule ``fn(*args)``; setting the returned event cancels it."""
+        cancelled = threading.Event()
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), fn, args, cancelled))
+            self._changed.notify()
+        return cancelled
+
+    def _loop(self) -> None:
+        with self._changed:
+            while not self._closed:
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                _, _, fn, args, cancelled = heapq.heappop(self._due)
+                if not cancelled.is_set():
+                    self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._due.clear()
+            self._changed.notify()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Coalescer:
@@ -26,7 +78,8 @@ class Coalescer:
         self.retry_delay = retry_delay
         self.max_retries = max_retries
         self._lock = threading.Lock()
-        self._waiting: dict[Hashable, threading.Timer] = {}
+        self._later = _Later()
+        self._waiting: dict[Hashable, threading.Event] = {}  # key → its scheduled run's cancel switch
         self._running: set[Hashable] = set()
         self._again: set[Hashable] = set()
         self._retries: dict[Hashable, int] = {}
@@ -42,11 +95,7 @@ class Coalescer:
             self._schedule(key, self.delay)
 
     def _schedule(self, key: Hashable, delay: float) -> None:
-        timer = threading.Timer(delay, self._fire, args=(key,))
-        timer.daemon = True
-        timer.name = "thread-story"
-        self._waiting[key] = timer
-        timer.start()
+        self._waiting[key] = self._later.call_later(delay, self._fire, key)
 
     def _fire(self, key: Hashable) -> None:
         with self._lock:
@@ -81,6 +130,7 @@ class Coalescer:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for timer in self._waiting.values():
-                timer.cancel()
+            for cancelled in self._waiting.values():
+                cancelled.set()
             self._waiting.clear()
+        self._later.close()
