@@ -178,3 +178,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server = request.getfixturevalue("postgres_server")
     with fresh_database(server) as url:
         yield url
+
+
+def own_cluster() -> Iterator[tuple[Cluster, str]]:
+    """A PostgreSQL cluster of the test's own, which it may stop and start (the shared one must stay up): for a
+    pytest fixture (``cluster = pytest.fixture(own_cluster)``); skips with the reason when none can be started."""
+    bindir = server_binaries()
+    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
+        pytest.skip("needs the PostgreSQL server binaries to start (and restart) a cluster of its own")
+    own = Cluster(bindir)
+    try:
+        url = own.start()
+    except RuntimeError as exc:
+        own.stop()
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    try:
+        yield own, url
+    finally:
+        own.stop()

@@ -12,11 +12,8 @@ fails: the second note is refused.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -27,28 +24,14 @@ from tests.conftest import BotServer, bot_env
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
-from tests.postgres import Cluster, server_binaries
+from tests.postgres import Cluster, own_cluster
 
 pytestmark = pytest.mark.postgres
 
 DOWN_FOR = 0.3  # seconds the server stays stopped after the action arrives, before it is started again
 
 
-@pytest.fixture
-def cluster() -> Iterator[tuple[Cluster, str]]:
-    bindir = server_binaries()
-    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
-        pytest.skip("needs the PostgreSQL server binaries to start (and restart) a cluster of its own")
-    own = Cluster(bindir)
-    try:
-        url = own.start()
-    except RuntimeError as exc:
-        own.stop()
-        pytest.skip(f"could not start PostgreSQL: {exc}")
-    try:
-        yield own, url
-    finally:
-        own.stop()
+cluster = pytest.fixture(own_cluster)  # a cluster of its own: the test stops and starts it
 
 
 def test_an_action_sent_while_postgresql_restarts_is_recorded_once_and_the_person_sees_no_error(

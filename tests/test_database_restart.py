@@ -11,12 +11,9 @@ the bot works again on the same pool.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,7 +23,7 @@ from tests.conftest import BotServer, bot_env
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.messages import text_of
-from tests.postgres import Cluster, server_binaries
+from tests.postgres import Cluster, own_cluster
 
 pytestmark = pytest.mark.postgres
 
@@ -34,21 +31,7 @@ SENDERS = 6
 NOTES_EACH = 12
 
 
-@pytest.fixture
-def cluster() -> Iterator[tuple[Cluster, str]]:
-    bindir = server_binaries()
-    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
-        pytest.skip("needs the PostgreSQL server binaries to start (and restart) a cluster of its own")
-    own = Cluster(bindir)
-    try:
-        url = own.start()
-    except RuntimeError as exc:
-        own.stop()
-        pytest.skip(f"could not start PostgreSQL: {exc}")
-    try:
-        yield own, url
-    finally:
-        own.stop()
+cluster = pytest.fixture(own_cluster)  # a cluster of its own: the test stops and starts it
 
 
 def restart(cluster: Cluster) -> None:
