@@ -23,27 +23,17 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import tempfile
-import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from waitress.server import create_server
-
-from bot.app import build_app
-from bot.config import Settings
-from bot.ops.web import make_wsgi
+from bench.served_bot import BOT_TOKEN, ROOTLY_TOKEN, served_bot
 from bot.render.ids import Action, Block, Callback
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.server import Recorded
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SlackSender
 
-SIGNING_SECRET = "bench-signing-secret-0123456789"
-BOT_TOKEN = "xoxb-bench-token"
-ROOTLY_TOKEN = "rootly-bench-token"
 CHANNEL = "C111"
 
 
@@ -146,36 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     slack = SlackFake(bot_token=BOT_TOKEN).start()
     slack.add_user("U111", "alice@example.com", "Alice Example")
     rootly.add_user("alice@example.com", "Alice Example")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "ROOTLY_API_TOKEN": ROOTLY_TOKEN,
-                "ROOTLY_API_URL": rootly.url,
-                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-                "FEED_POLL_SECONDS": "0",
-            }
-        )
-        app = build_app(settings)
-        server = create_server(make_wsgi(app), host="127.0.0.1", port=0, threads=8)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        sender = SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET, "")
-        sender.response_url = slack.response_url()
+    with served_bot(rootly, slack) as (app, sender):
         rootly.latency = args.latency
         bench = Bench(rootly, slack, sender, app)
-        try:
-            bench.click(0)  # warm: the person's Rootly user, the severities, the first connections
-            samples = [bench.click(n) for n in range(1, args.samples + 1)]
-        finally:
-            time.sleep(0.2)
-            server.close()
-            thread.join(5)
-            app.close()
-            rootly.stop()
-            slack.stop()
+        bench.click(0)  # warm: the person's Rootly user, the severities, the first connections
+        samples = [bench.click(n) for n in range(1, args.samples + 1)]
     last = samples[-1]
     print(f"Rootly answers every request after {args.latency * 1000:g} ms; {len(samples)} Mitigate clicks measured.\n")
     print(f"submit → re-rendered message  {summary([s['re_rendered'] for s in samples])}")

@@ -20,25 +20,15 @@ import argparse
 import json
 import logging
 import statistics
-import tempfile
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import urlencode
 
-from waitress.server import create_server
-
-from bot.app import build_app
-from bot.config import Settings
-from bot.ops.web import make_wsgi
+from bench.served_bot import BOT_TOKEN, ROOTLY_TOKEN, served_bot
 from tests.fakes.rootly import RootlyFake
 from tests.fakes.slack import SlackFake
 from tests.slack_requests import SLASH_COMMAND, SlackSender
 
-SIGNING_SECRET = "bench-signing-secret-0123456789"
-BOT_TOKEN = "xoxb-bench-token"
-ROOTLY_TOKEN = "rootly-bench-token"
 TRIGGER_WINDOW = 3.0
 
 
@@ -108,24 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     slack.add_user("U111", "alice@example.com", "Alice Example")
     for i in range(20):
         rootly.add_service(f"Service {i}")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "ROOTLY_API_TOKEN": ROOTLY_TOKEN,
-                "ROOTLY_API_URL": rootly.url,
-                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-                "FEED_POLL_SECONDS": "0",
-            }
-        )
-        app = build_app(settings)
-        server = create_server(make_wsgi(app), host="127.0.0.1", port=0, threads=8)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        sender = SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET, "")
-        sender.response_url = slack.response_url()
+    with served_bot(rootly, slack) as (app, sender):
         declarations = app.incidents
         assert declarations is not None
         rootly.latency = args.latency
@@ -144,35 +117,27 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(f"Rootly answers every request after {args.latency:g} s; {args.runs} requests of each kind.\n")
         worst = 0.0
-        try:
-            for name, body, cold in kinds:
-                acks, opens, fills = [], [], []
-                for _ in range(args.runs):
-                    if cold:
-                        declarations.pickers.forget()
-                    else:
-                        declarations.pickers.load()  # warm: every list in the cache
-                    waits_for_fill = cold or name.startswith("shortcut")
-                    acked, opened, filled = measure(sender, slack, body(), form, filled=waits_for_fill)
-                    acks.append(acked)
-                    opens.append(opened)
-                    if filled is not None:
-                        fills.append(filled)
-                worst = max(worst, *opens)
-                print(name)
-                print(f"  ack         {summary(acks)}")
-                print(f"  views.open  {summary(opens)}")
-                if fills:
-                    print(f"  filled      {summary(fills)}")
+        for name, body, cold in kinds:
+            acks, opens, fills = [], [], []
+            for _ in range(args.runs):
+                if cold:
+                    declarations.pickers.forget()
                 else:
-                    print("  filled      opened filled (no loading state)")
-        finally:
-            time.sleep(0.2)  # let the last answers finish writing before the server goes
-            server.close()
-            thread.join(5)
-            app.close()
-            rootly.stop()
-            slack.stop()
+                    declarations.pickers.load()  # warm: every list in the cache
+                waits_for_fill = cold or name.startswith("shortcut")
+                acked, opened, filled = measure(sender, slack, body(), form, filled=waits_for_fill)
+                acks.append(acked)
+                opens.append(opened)
+                if filled is not None:
+                    fills.append(filled)
+            worst = max(worst, *opens)
+            print(name)
+            print(f"  ack         {summary(acks)}")
+            print(f"  views.open  {summary(opens)}")
+            if fills:
+                print(f"  filled      {summary(fills)}")
+            else:
+                print("  filled      opened filled (no loading state)")
     verdict = "inside" if worst < TRIGGER_WINDOW else "OUTSIDE"
     print(f"\nSlowest views.open: {worst * 1000:.1f} ms — {verdict} Slack's {TRIGGER_WINDOW:g} s trigger window.")
     problems = rootly.violations + slack.violations

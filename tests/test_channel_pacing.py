@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bot.support.channel_pacing import ChannelPace
+import time
+
+from bot.slack.adapters.metered import MeteredWebClient
+from bot.support.channel_pacing import ChannelPace, pacing_updates
+from tests.conftest import BOT_TOKEN
+from tests.fakes.slack import SlackFake
 
 
 class Clock:
@@ -35,3 +40,19 @@ def test_background_posting_leaves_a_token_for_a_click() -> None:
     assert pace.delay("C1") == 0.0  # ... while a click may go now
     pace.acquire("C1")
     assert pace.delay("C1", reserve=1) == 2.0
+
+
+def test_a_clicks_re_render_is_not_paced_but_a_feed_posters_update_is(slack: SlackFake) -> None:
+    """Slack's per-channel limit is chat.postMessage's; chat.update waits its turn only on the feed poster's thread."""
+    pace = ChannelPace(per_second=0.001, burst=1, max_wait=0.5)  # one token, then none for a long time
+    client = MeteredWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    client.pace = pace
+    posted = client.chat_postMessage(channel="C111", text="an alert")  # takes the only token
+    started = time.monotonic()
+    for n in range(3):  # three people's clicks re-render it at once
+        client.chat_update(channel="C111", ts=posted["ts"], text=f"acknowledged {n}")
+    assert pace.waits == 0  # none waited for the channel's pace
+    with pacing_updates():
+        client.chat_update(channel="C111", ts=posted["ts"], text="a storm's group grows")
+    assert pace.waits == 1  # the feed poster's update waited its turn (here until max_wait)
+    assert time.monotonic() - started >= 0.4

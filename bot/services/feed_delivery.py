@@ -34,6 +34,7 @@ from bot.domain import Alert, AlertRef
 from bot.render.alert_group import fill, group_message, group_row, row_refs
 from bot.render.alert_message import started
 from bot.services.alert_messages import AlertMessages
+from bot.support.channel_pacing import pacing_updates
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,10 @@ class FeedDelivery:
 
     # the channel's poster ----------------------------------------------------------------------------------------
     def _drain(self, channel: str) -> None:
+        with pacing_updates():  # the group message's updates take the channel's pace, as its posts do
+            self._drain_paced(channel)
+
+    def _drain_paced(self, channel: str) -> None:
         try:
             while True:
                 self.ready(channel)

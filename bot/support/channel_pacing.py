@@ -17,9 +17,11 @@ How:
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class ChannelPace:
@@ -84,3 +86,21 @@ class ChannelPace:
             full = self.burst / self.per_second
             for channel in [c for c, (_, at) in self._buckets.items() if now - at > full]:
                 del self._buckets[channel]
+
+
+# Set on the feed poster's thread: its group-message updates are paced like posts, so a storm's growing message
+# does not add a burst of chat.update to the channel. A person's click re-rendering a message is not held back.
+_updates_paced: contextvars.ContextVar[bool] = contextvars.ContextVar("updates_paced", default=False)
+
+
+@contextmanager
+def pacing_updates() -> Iterator[None]:
+    token = _updates_paced.set(True)
+    try:
+        yield
+    finally:
+        _updates_paced.reset(token)
+
+
+def updates_paced() -> bool:
+    return _updates_paced.get()

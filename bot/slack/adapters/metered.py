@@ -15,10 +15,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.support import metrics
-from bot.support.channel_pacing import ChannelPace
+from bot.support.channel_pacing import ChannelPace, updates_paced
 
-# Calls that put or change a message in a channel: held back by the channel's pace (bot/support/channel_pacing.py).
-PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
+# Calls that put a message in a channel: held back by the channel's pace (bot/support/channel_pacing.py). Slack's
+# one-a-second-per-channel limit is chat.postMessage's; chat.update is a Tier 3 method (about 50 a minute, bursts
+# allowed) with no per-channel limit, so pacing it would only delay the re-render a person's click is waiting for
+# (a second per click in the same channel, bench.incident_click). Only the feed poster's group-message updates are
+# paced too (bot/services/feed_delivery.py, ``pacing_updates``).
+PACED_METHODS = frozenset({"chat.postMessage"})
 
 
 class MeteredWebClient(WebClient):
@@ -26,7 +30,7 @@ class MeteredWebClient(WebClient):
     pace: ChannelPace | None = None
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
-        if self.pace is not None and api_method in PACED_METHODS:
+        if self.pace is not None and (api_method in PACED_METHODS or (api_method == "chat.update" and updates_paced())):
             channel = _channel_of(kwargs)
             if channel:
                 self.pace.acquire(channel)
