@@ -238,6 +238,8 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         ttl=settings.policy_cache_seconds,
     )
 
+    notifier = OutboxNotifier(client)  # one per process: a person's outcomes wait for their DM's turn together
+    closers.append(notifier.close)
     incident_work = None
     if rootly is not None and declarations is not None:
         incident_work = incident_wiring.build(
@@ -248,7 +250,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             declarations.conversations,
             outbox_store,
             store.claim,
-            OutboxNotifier(client).deliver,
+            notifier.deliver,
             attribution=settings.attribution_notes,
         )
         declarations.live = incident_work.messages
@@ -281,7 +283,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
             outbox_store,
             outbox_actions,
             registry,
-            path.landed_later(OutboxNotifier(client)),
+            path.landed_later(notifier),
             workers=settings.outbox_workers,
         ),
         policy=policy,

@@ -110,7 +110,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "OUTBOX_WORKERS",
         "Queued actions delivered in parallel per replica (one at a time per alert, paced by the API's rate limit).",
-        "8",
+        "32",
     ),
     Variable("WORKER_THREADS", "Threads that call Rootly after Slack has been answered.", "32"),
     Variable("ROOTLY_TIMEOUT", "Seconds to wait for Rootly to answer one request.", "10"),
@@ -187,7 +187,7 @@ class Settings:
     thread_coalesce_seconds: float = 2.0
     thread_broadcast_resolved: bool = False
     outbox_seconds: float = 5.0
-    outbox_workers: int = 8
+    outbox_workers: int = 32
     worker_threads: int = 32
     rootly_timeout: float = 10.0
     rate_limit_budget: float = 20.0

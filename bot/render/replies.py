@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import ContextBlock, DividerBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain import Alert, AlertStatus, Triggered
 from bot.domain.results import ActionResult, Queued, Verb
@@ -139,6 +140,45 @@ def outbox_outcome(payload: dict[str, Any], result: ActionResult | None, error: 
     message = action_result(result)
     message["text"] = "From the outbox: " + message["text"]
     return message
+
+
+MESSAGE_BLOCKS_MAX = 50  # Slack's limit of blocks in one message
+
+
+def _outcome_blocks(message: Message) -> list[Any]:
+    return message.get("blocks") or [
+        SectionBlock(text=MarkdownTextObject(text=truncate(message["text"], SECTION_TEXT_MAX))).to_dict()
+    ]
+
+
+def _outcomes_header(count: int) -> str:
+    return f"{count} of your queued actions finished:"
+
+
+def outbox_outcomes_fitting(messages: Sequence[Message]) -> int:
+    """How many of ``messages`` (at least one) fit whole in one :func:`outbox_outcomes` message: Slack's 50 blocks,
+    and fallback text that keeps every outcome's text (the person's typed words among them) untruncated."""
+    blocks, text = 1, len(_outcomes_header(len(messages))) + 1
+    for taken, message in enumerate(messages):
+        blocks += 1 + len(_outcome_blocks(message))
+        text += len(message["text"]) + 3
+        if taken and (blocks > MESSAGE_BLOCKS_MAX or text > FALLBACK_TEXT_MAX):
+            return taken
+    return max(1, len(messages))
+
+
+def outbox_outcomes(messages: Sequence[Message]) -> Message:
+    """Several outcomes for one person as one message, each whole and in the order they finished: after an outage
+    a backlog of one person's actions lands faster than Slack lets the bot post to them one message each."""
+    if len(messages) == 1:
+        return messages[0]
+    header = _outcomes_header(len(messages))
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=header)).to_dict()]
+    for message in messages:
+        blocks.append(DividerBlock().to_dict())
+        blocks.extend(_outcome_blocks(message))
+    text = header + "".join(f"\n• {message['text']}" for message in messages)
+    return {"text": truncate(text, FALLBACK_TEXT_MAX), "blocks": blocks}
 
 
 def problem(text: str, *, typed: str | None = None, hint: str | None = None) -> Message:

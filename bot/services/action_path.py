@@ -65,18 +65,7 @@ class ActionPath:
         if isinstance(result, Queued):  # in the outbox: the messages stay as they are until it lands
             return Finished(reply=replies.queued(result))
         stamp = stamp_for(result)
-        # Unchanged (already done, a double click): only messages still showing another state need a new render.
-        try:
-            _, places = self.messages.rerender(result.alert, stamp, only_if_changed=not result.done)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
-            # Done in Rootly (or ilert) already: the person must hear that, not "nothing was done"; the messages
-            # catch up on the next change (measured with bench/pg_restart.py --down 3).
-            log.warning(
-                "%s: done, but its messages could not be re-rendered (database unreachable)", result.alert.label
-            )
-            places = set()
+        places = self._rerender(result, stamp)
         if shown is None:
             return Finished(reply=replies.action_result(result))
         on_tracked = (shown.channel, shown.ts) in places
@@ -101,12 +90,28 @@ class ActionPath:
             replace_ephemeral=replaced if shown.ephemeral else None,
         )
 
+    def _rerender(self, result: ActionResult, stamp: Stamp | None) -> set[tuple[str, str]]:
+        """Re-render the alert's messages; where they are ((channel, ts))."""
+        # Unchanged (already done, a double click): only messages still showing another state need a new render.
+        try:
+            _, places = self.messages.rerender(result.alert, stamp, only_if_changed=not result.done)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            # Done in Rootly (or ilert) already: the person must hear that, not "nothing was done"; the messages
+            # catch up on the next change (measured with bench/pg_restart.py --down 3).
+            log.warning(
+                "%s: done, but its messages could not be re-rendered (database unreachable)", result.alert.label
+            )
+            return set()
+        return places
+
     def landed_later(self, notify: Callable[[dict[str, Any], ActionResult | None, str | None], None]) -> Callable:
         """The outbox's notifier, wrapped so an action delivered later re-renders the alert's messages first."""
 
         def on_outcome(payload: dict[str, Any], result: ActionResult | None, error: str | None) -> None:
             if result is not None:
-                self.finish(result)
+                self._rerender(result, stamp_for(result))
             notify(payload, result, error)
 
         return on_outcome

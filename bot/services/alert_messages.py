@@ -142,11 +142,13 @@ class AlertMessages:
         action path knows whether the message clicked on is among them without reading the database again."""
         sent = 0
         places: set[tuple[str, str]] = set()
-        message = self.render(alert, stamp)
+        message: dict[str, Any] | None = None  # rendered once, and only if some message shows the alert
         for post in self.store.posts_for(alert.ref):
             places.add((post.channel, post.ts))
             if only_if_changed and post.rendered_status == alert.status.value:
                 continue
+            if message is None:
+                message = self.render(alert, stamp)
 
             def deliver(payload: dict[str, Any], channel: str = post.channel, ts: str = post.ts) -> None:
                 self.messenger.update(channel, ts, payload)

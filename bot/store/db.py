@@ -21,9 +21,12 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # pool_pre_ping replaces connections a database restart killed; a refused connect is retried briefly.
+        # pool_pre_ping replaces connections a database restart killed; a refused connect is retried briefly. A SQLite
+        # file has no server to restart: a ping there is only a round trip more on every checkout (the ack path too).
         connect_args = {} if self.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT}
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
+        self.engine: Engine = create_engine(
+            url, pool_pre_ping=not self.is_sqlite, future=True, connect_args=connect_args
+        )
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:

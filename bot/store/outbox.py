@@ -10,6 +10,7 @@ still holding its lease, so a replica whose lease ran out cannot overwrite what 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,10 @@ class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
         self.leases = LeaseTable(self.engine, outbox, outbox.c.lease_until, held=[outbox.c.status == LEASED])
+        # One leaser at a time in this process: parallel deliverers would all read the same first due items and
+        # race to update them, and on SQLite the losers sleep in its busy handler (up to 100 ms a turn) while a
+        # backlog waits. Other replicas still race in the UPDATE, which stays the guard against a double lease.
+        self._leasing = threading.Lock()
 
     def enqueue(self, kind: str, target: str, payload: dict[str, Any], *, check_first: bool) -> int:
         now = _now()
@@ -133,12 +138,13 @@ class OutboxStore:
             _first_of_its_alert(),
         )
         query = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(candidates)
-        with self.engine.connect() as conn:
-            ids = [row.id for row in conn.execute(query)]
-        for item_id in ids:
-            item = self._take(item_id, due, now + timedelta(seconds=lease_seconds))
-            if item is not None:
-                return item
+        with self._leasing:
+            with self.engine.connect() as conn:
+                ids = [row.id for row in conn.execute(query)]
+            for item_id in ids:
+                item = self._take(item_id, due, now + timedelta(seconds=lease_seconds))
+                if item is not None:
+                    return item
         return None
 
     def _take(self, item_id: int, due: ColumnElement[bool], until: datetime) -> OutboxItem | None:
