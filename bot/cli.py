@@ -46,6 +46,7 @@ def run(settings: Settings) -> int:
 
     bot = build_app(settings)
     bot.start_background()
+    bot.services.work.warm()  # its threads started now, not by the first burst of clicks (bench/ack_latency.py)
     # What start-up built (modules, settings, the app, its clients: ~75,000 objects) lives as long as the process.
     # Frozen, it is no longer scanned by every full garbage collection, which otherwise holds the interpreter lock
     # for ~30 ms and lands, sooner or later, in the middle of a burst of acknowledgements (bench/ack_latency.py).

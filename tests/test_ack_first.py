@@ -73,3 +73,15 @@ def test_a_job_waits_for_the_quiet_to_settle_not_an_instant_between_two_requests
         assert ran_at[0] >= last_answered + 0.25 and ran_at[0] > answered
     finally:
         pool.drain(5)
+
+
+def test_warming_starts_every_thread_of_the_pool_before_any_request() -> None:
+    pool = WorkPool(6)
+    try:
+        assert pool.warm() == 6
+        ran = threading.Event()
+        pool.call(ran.set)
+        assert ran.wait(5)  # warmed threads take work as usual
+        assert pool.warm() == 6  # again: still six, none added
+    finally:
+        pool.drain(5)

@@ -8,6 +8,7 @@ caught here and turned into a message for the person: a listener never raises af
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -47,6 +48,22 @@ class WorkPool:
     def _untrack(self, future: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
+
+    def warm(self, timeout: float = 5.0) -> int:
+        """Start every thread of the pool now; returns how many run. ``ThreadPoolExecutor`` starts a thread per
+        submit until it has them all, and each start waits for the new thread to run: in the first burst after
+        start-up those waits fell on the request threads, before their acknowledgement (bench/ack_latency.py,
+        round 1). All threads must be busy at once for the executor to start each one, hence the barrier."""
+        threads = self._executor._max_workers
+        everyone = threading.Barrier(threads, timeout=timeout)
+
+        def hold() -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                everyone.wait()
+
+        for future in [self._executor.submit(hold) for _ in range(threads)]:
+            future.result(timeout + 1)
+        return len(self._executor._threads)
 
     def busy(self) -> int:
         """Jobs handed over and not finished yet (waiting or running)."""
