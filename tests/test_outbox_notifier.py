@@ -34,7 +34,9 @@ def posted_texts(slack: SlackFake) -> list[str]:
 
 def test_a_backlog_of_dms_does_not_hold_the_deliverer_and_arrives_whole_in_order(slack: SlackFake) -> None:
     slack.add_user(USER, "queued@example.com", "Queued Person")
-    slack.limit_channels(per_second=2.0, burst=1)  # Slack's own limit, modelled: a post beyond it is a 429
+    # Slack's own limit, modelled: a post beyond it is a 429. The bot paces at the same rate; the fake's burst of 2
+    # allows for one post reaching it sooner after the last than the bot sent it (two clocks, one HTTP hop).
+    slack.limit_channels(per_second=2.0, burst=2)
     notifier = paced_notifier(slack)
     started = time.monotonic()
     for n in range(40):  # forty outcomes land within a moment, as a recovered Rootly drains a backlog

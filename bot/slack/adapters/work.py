@@ -33,6 +33,7 @@ Reply = Callable[..., Any]
 class WorkPool:
     def __init__(self, threads: int, ack_first: AckFirst | None = None) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+        self._threads = threads
         # Jobs start once the Slack requests in flight are answered (bot.support.ack_first); the entry points
         # (the WSGI app, Socket Mode) mark those requests with ``answering()``.
         self.ack_first = ack_first or AckFirst()
@@ -54,7 +55,7 @@ class WorkPool:
         submit until it has them all, and each start waits for the new thread to run: in the first burst after
         start-up those waits fell on the request threads, before their acknowledgement (bench/ack_latency.py,
         round 1). All threads must be busy at once for the executor to start each one, hence the barrier."""
-        threads = self._executor._max_workers
+        threads = self._threads
         everyone = threading.Barrier(threads, timeout=timeout)
 
         def hold() -> None:
