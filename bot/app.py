@@ -387,8 +387,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         lambda client, user, blocks: home_tab.publish(services, client, user, notice=blocks),
         command=settings.slack_command,
     )
-    home_tab.register(bolt, services)  # before actions: its clicks on the Home tab are matched first
+    # Bolt tries listeners in order of registration, each test costing a few microseconds of keyword building:
+    # `/rootly` first (most requests, and nothing else is a slash command), then the Home tab, whose clicks share
+    # action ids with alert messages' and must be matched before the actions' listeners.
     commands.register(bolt, services)
+    home_tab.register(bolt, services)
     actions.register(bolt, services)
     alert_edit.register(bolt, services)
     # Feature folders: each registers its listeners and its ``/rootly`` words on top of the core.

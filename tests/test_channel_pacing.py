@@ -56,3 +56,28 @@ def test_a_clicks_re_render_is_not_paced_but_a_feed_posters_update_is(slack: Sla
         client.chat_update(channel="C111", ts=posted["ts"], text="a storm's group grows")
     assert pace.waits == 1  # the feed poster's update waited its turn (here until max_wait)
     assert time.monotonic() - started >= 0.4
+
+
+def test_requests_share_one_measured_client_that_keeps_the_pace(slack: SlackFake) -> None:
+    """Bolt makes a plain client per request; the bot measures and paces it through one shared copy per team."""
+    from slack_sdk import WebClient
+
+    from bot.slack.adapters.metered import MeteredClients
+
+    pace = ChannelPace(per_second=1.0, burst=2)
+    clients = MeteredClients(pace)
+
+    def per_request(team: object = "T1", token: str = BOT_TOKEN) -> WebClient:
+        return WebClient(token=token, base_url=slack.api_url, team_id=team)  # as Bolt builds it for each request
+
+    first = clients.of(per_request())
+    assert isinstance(first, MeteredWebClient) and first.pace is pace
+    assert first.token == BOT_TOKEN and first.base_url == slack.api_url and first.default_params == {"team_id": "T1"}
+    assert clients.of(per_request()) is first  # the next request's client: the same copy, not another
+    assert clients.of(first) is first
+    other = clients.of(per_request(team="T2"))
+    assert other is not first and other.default_params == {"team_id": "T2"}
+    assert clients.of(per_request(token="xoxb-rotated")).token == "xoxb-rotated"
+    odd = clients.of(per_request(team={"id": "T1"}))  # a signed body of the wrong shape: copied, not kept
+    assert odd is not clients.of(per_request(team={"id": "T1"})) and odd.pace is pace
+    assert first.chat_postMessage(channel="C111", text="posted through the shared copy")["ok"]

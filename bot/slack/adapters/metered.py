@@ -67,6 +67,34 @@ def metered_copy(client: WebClient, pace: ChannelPace | None = None) -> MeteredW
     return copy
 
 
+class MeteredClients:
+    """One measured client per (token, Slack URL, team), made once and shared by every request that carries them.
+
+    Bolt makes a fresh ``WebClient`` for each request; copying it again for every request cost more than the
+    middleware's other work on the acknowledgement path (bench/README.md). A ``WebClient`` keeps no per-call state,
+    so one copy serves all threads, as the app's own client does. A different token or team gets its own copy (at
+    most ``limit``, for a bot installed in one workspace that is one or two)."""
+
+    def __init__(self, pace: ChannelPace | None = None, limit: int = 32) -> None:
+        self.pace = pace
+        self.limit = limit
+        self._copies: dict[tuple[str | None, str, str | None], MeteredWebClient] = {}
+
+    def of(self, client: WebClient) -> MeteredWebClient:
+        if isinstance(client, MeteredWebClient):
+            return client
+        team = client.default_params.get("team_id")
+        if not isinstance(client.token, str | None) or not isinstance(team, str | None):
+            return metered_copy(client, self.pace)  # Slack sends strings; anything else is not worth keeping
+        key = (client.token, client.base_url, team)
+        copy = self._copies.get(key)
+        if copy is None:
+            if len(self._copies) >= self.limit:
+                self._copies.clear()  # tokens rotated many times: start over rather than grow
+            copy = self._copies[key] = metered_copy(client, self.pace)
+        return copy
+
+
 def _channel_of(kwargs: dict[str, Any]) -> str | None:
     for key in ("json", "params", "data"):
         found = kwargs.get(key)

@@ -20,12 +20,14 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.middleware import direct
+from bot.slack.middleware.direct import Next
 from bot.store.seen import SLACK_EVENT, SLACK_SIGNATURE, SeenStore
+from bot.support.urlencoding import form_fields
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +172,7 @@ def parse_slack_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         if (content_type or "").startswith("application/json") or text.startswith("{"):
             payload: Any = json.loads(text) if text else {}
         else:
-            form = dict(parse_qsl(text, keep_blank_values=True))  # the last of repeated fields, as Bolt does
+            form = form_fields(text)  # the last of repeated fields, as Bolt does
             if "payload" not in form:
                 return form  # a slash command: form fields are strings by construction
             payload = json.loads(form["payload"])
@@ -233,9 +235,9 @@ def event_key(body: dict[str, Any]) -> str | None:
 
 
 def register(app: App, seen: SeenStore) -> None:
-    @app.use
-    def once_per_event(body: dict[str, Any], request: BoltRequest, next_: Callable[[], None]) -> BoltResponse | None:
-        key = event_key(body)
+    @direct.use(app)
+    def once_per_event(request: BoltRequest, _resp: BoltResponse, next_: Next) -> BoltResponse | None:
+        key = event_key(request.body) if isinstance(request.body, dict) else None
         if key is None:
             return next_()
         try:

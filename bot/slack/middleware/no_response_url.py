@@ -9,12 +9,14 @@ message in the person's conversation with the app when there is no channel; if e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+
+from bot.slack.middleware import direct
+from bot.slack.middleware.direct import Next
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,11 @@ class DirectRespond(Respond):
 
 
 def register(app: App) -> None:
-    @app.use
-    def respond_without_url(context: BoltContext, body: dict[str, Any], next_: Callable[[], None]) -> None:
+    @direct.use(app)
+    def respond_without_url(req: BoltRequest, _resp: BoltResponse, next_: Next) -> BoltResponse | None:
+        context, body = req.context, req.body
         user = context.user_id
         if context.response_url is None and body.get("type") in ANSWERED:
             channel = context.channel_id if body.get("type") != "view_submission" else None
             context["respond"] = DirectRespond(context.client, user or "", channel)
-        next_()
+        return next_()

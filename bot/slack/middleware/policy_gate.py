@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
@@ -22,6 +22,8 @@ from bot.render import modals, replies
 from bot.render.ids import DEFAULT_COMMAND, Action, Block, Callback
 from bot.services.policy import Permission, Policy, Refusal
 from bot.slack import syntax
+from bot.slack.middleware import direct
+from bot.slack.middleware.direct import Next
 
 if TYPE_CHECKING:
     from bot.slack.adapters.work import WorkPool
@@ -79,8 +81,9 @@ def register(
     if not policy.active:
         return
 
-    @app.use
-    def enforce_policy(body: dict[str, Any], client: WebClient, next_: Callable[[], None]) -> BoltResponse | None:
+    @direct.use(app)
+    def enforce_policy(req: BoltRequest, _resp: BoltResponse, next_: Next) -> BoltResponse | None:
+        body, client = req.body, req.context.client
         permission = required(body, command)
         if permission is None:
             return next_()

@@ -12,12 +12,13 @@ calls (``views.open``, ``views.publish``, ``chat.update``) show in the Slack lat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.slack.adapters.metered import metered_copy
+from bot.slack.adapters.metered import MeteredClients
+from bot.slack.middleware import direct
+from bot.slack.middleware.direct import Next
 from bot.support import metrics, request_context
 
 log = logging.getLogger("bot.slack.requests")
@@ -60,15 +61,16 @@ def describe(body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def register(app: App) -> None:
-    @app.middleware
-    def log_request(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+    pace = getattr(app.client, "pace", None)
+    measured = MeteredClients(pace)
+
+    @direct.use(app)
+    def log_request(req: BoltRequest, resp: BoltResponse, next: Next) -> BoltResponse | None:
         request_context.ensure()
         kind, what, user = describe(req.body if isinstance(req.body, dict) else {})
         retry = (req.headers.get("x-slack-retry-num") or [None])[0]
         log.info("slack %s %s from %s%s", kind, what or "-", user or "-", f" (Slack's retry #{retry})" if retry else "")
         metrics.slack_request(kind)
-        if (
-            req.context.client is not None
-        ):  # the listeners' Slack calls are measured too (bot/slack/adapters/metered.py)
-            req.context["client"] = metered_copy(req.context.client, getattr(app.client, "pace", None))
+        if req.context.client is not None:  # the listeners' Slack calls are measured too (adapters/metered.py)
+            req.context["client"] = measured.of(req.context.client)
         return next()
