@@ -44,7 +44,7 @@ WHERE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bot entry checks (signature, replay, shape)", ("bot/slack/middleware/guards.py", "bot/ops/web.py")),
     ("signature HMAC", ("hmac.py", "slack_sdk/signature", "_hashlib", "openssl_sha256", "compare_digest")),
     ("listener matching", ("slack_bolt/listener_matcher", "slack_bolt/listener/listener.py", "payload_utils")),
-    ("body parsing (form, JSON)", ("urllib/parse.py", "json/", "slack_bolt/request/")),
+    ("body parsing (form, JSON)", ("urllib/parse.py", "json/", "slack_bolt/request/", "urlencoding.py", "a2b_qp")),
     ("bot middleware (request log, policy gate)", ("bot/slack/middleware/",)),
     ("Bolt dispatch, kwargs and built-in middleware", ("slack_bolt/",)),
     ("command parsing", ("bot/slack/syntax.py", "bot/domain/refs.py")),

@@ -388,11 +388,11 @@ def build_app(settings: Settings, deps: Deps | None = None) -> BotApp:
         command=settings.slack_command,
     )
     # Bolt tries listeners in order of registration, each test costing a few microseconds of keyword building:
-    # `/rootly` first (most requests, and nothing else is a slash command), then the Home tab, whose clicks share
-    # action ids with alert messages' and must be matched before the actions' listeners.
+    # `/rootly` first (most requests, and nothing else is a slash command), then the alert buttons of messages (they
+    # leave clicks made on the App Home tab, which share their action ids, to the tab's own listeners).
     commands.register(bolt, services)
-    home_tab.register(bolt, services)
     actions.register(bolt, services)
+    home_tab.register(bolt, services)
     alert_edit.register(bolt, services)
     # Feature folders: each registers its listeners and its ``/rootly`` words on top of the core.
     incident_listener.register(bolt, services, declarations, incident_work)

@@ -2,9 +2,9 @@
 
 Opening the tab only hands the work to the pool (the event is acknowledged at once); the view is published when
 Rootly has answered. Buttons on the tab are the alert buttons of every other surface; Acknowledge and Resolve
-clicked here get listeners of their own (matched before the message listeners, by the view type), because a home
-tab has no message to re-render and no response URL to reply to: the outcome is shown on top of the refreshed
-tab instead. Add note and Declare incident open their forms as anywhere else.
+clicked here get listeners of their own (the message listeners leave clicks made on the tab to them, by the view
+type), because a home tab has no message to re-render and no response URL to reply to: the outcome is shown on top of
+the refreshed tab instead. Add note and Declare incident open their forms as anywhere else.
 """
 
 from __future__ import annotations
@@ -21,19 +21,13 @@ from bot.render import replies
 from bot.render.alert_message import parse_overflow_value
 from bot.render.home import home_view
 from bot.render.ids import Action
-from bot.slack.listeners.actions import Click, menu_act, settle
+from bot.slack.listeners.actions import Click, from_home, menu_act, settle
 from bot.slack.listeners.alert_edit import open_edit
 
 if TYPE_CHECKING:
     from bot.slack.context import Services
 
 log = logging.getLogger(__name__)
-
-
-def from_home(body: dict[str, Any]) -> bool:
-    """Bolt matcher: the click was made on the App Home tab."""
-    view = body.get("view") if isinstance(body, dict) else None
-    return isinstance(view, dict) and view.get("type") == "home"
 
 
 def publish(services: Services, client: WebClient, user_id: str, notice: Sequence[dict[str, Any]] = ()) -> None:
