@@ -70,8 +70,8 @@ def metered_copy(client: WebClient, pace: ChannelPace | None = None) -> MeteredW
 class MeteredClients:
     """One measured client per (token, Slack URL, team), made once and shared by every request that carries them.
 
-    Bolt makes a fresh ``WebClient`` for each request; copying it again for every request cost more than the
-    middleware's other work on the acknowledgement path (bench/README.md). A ``WebClient`` keeps no per-call state,
+    Bolt makes a fresh ``WebClient`` for each request; copying it again built a second one on every request's
+    acknowledgement path (bench/README.md, "Bolt's keyword injection"). A ``WebClient`` keeps no per-call state,
     so one copy serves all threads, as the app's own client does. A different token or team gets its own copy (at
     most ``limit``, for a bot installed in one workspace that is one or two)."""
 

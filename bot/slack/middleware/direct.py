@@ -2,9 +2,9 @@
 
 Bolt calls a function registered with ``app.use`` through ``build_required_kwargs``, which builds some thirty
 candidate arguments (each payload view, ``say``, ``respond``, …) on every call to pick the few the function names.
-On the acknowledgement path that was about a tenth of a request's CPU for the bot's middlewares alone (bench/README.md,
-"Bolt's keyword injection"). A ``Middleware`` subclass is called directly, so the bot's middlewares are registered
-through :func:`use` and read what they need from the request.
+On the acknowledgement path that was about a tenth of a request's CPU for the bot's middlewares alone
+(bench/README.md, "Bolt's keyword injection and a click's percent-decoding"). A ``Middleware`` subclass is called
+directly, so the bot's middlewares are registered through :func:`use` and read what they need from the request.
 """
 
 from __future__ import annotations
