@@ -85,3 +85,86 @@ def test_warming_starts_every_thread_of_the_pool_before_any_request() -> None:
         assert pool.warm() == 6  # again: still six, none added
     finally:
         pool.drain(5)
+
+
+def test_jobs_handed_over_mid_request_are_held_off_the_pool_then_run_in_order() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(4, gate)
+    order: list[int] = []
+    lock = threading.Lock()
+
+    def job(n: int) -> None:
+        with lock:
+            order.append(n)
+
+    try:
+        with gate.answering():
+            futures = [pool.call(lambda n=n: job(n)) for n in range(3)]
+            # Held in the gate's queue: no pool thread was woken for them, none has started.
+            assert gate.held() == 3
+            assert not any(f.running() or f.done() for f in futures)
+            assert pool.busy() == 3  # accepted work all the same (drain waits for it)
+        wait_until(lambda: all(f.done() for f in futures), timeout=5, message="held jobs never ran")
+        assert gate.held() == 0
+        assert sorted(order) == [0, 1, 2]
+    finally:
+        pool.drain(5)
+
+
+def test_background_work_with_no_request_in_flight_is_not_held() -> None:
+    gate = AckFirst(max_delay=30.0, settle=30.0)
+    pool = WorkPool(1, gate)
+    try:
+        future = pool.call(lambda: "ran")
+        assert gate.held() == 0
+        assert future.result(timeout=5) == "ran"
+    finally:
+        pool.drain(5)
+
+
+def test_drain_starts_held_work_at_once_and_refuses_new_work() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(2, gate)
+    ran = threading.Event()
+    with gate.answering():  # a request still in flight at shutdown: its job must not wait 30 s, nor be lost
+        pool.call(ran.set)
+        begun = time.monotonic()
+        assert pool.drain(5)
+        assert ran.is_set() and time.monotonic() - begun < 5
+        try:
+            pool.call(ran.set)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("a drained pool took new work")
+
+
+def test_a_held_job_cancelled_before_it_starts_never_runs() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(1, gate)
+    ran = threading.Event()
+    try:
+        with gate.answering():
+            future = pool.call(ran.set)
+            assert future.cancel()
+        later = pool.call(lambda: "after")  # runs once quiet: the cancelled one was skipped, not run
+        assert later.result(timeout=5) == "after"
+        assert not ran.is_set()
+    finally:
+        pool.drain(5)
+
+
+def test_a_job_that_raises_reaches_whoever_waits_on_its_future() -> None:
+    gate = AckFirst(max_delay=30.0)
+    pool = WorkPool(1, gate)
+    try:
+        with gate.answering():
+            future = pool.submit(lambda: (_ for _ in ()).throw(SystemExit(3)), reply=lambda **_: None)
+        try:
+            future.result(timeout=5)
+        except SystemExit as exc:
+            assert exc.code == 3
+        else:
+            raise AssertionError("the job's SystemExit was swallowed")
+    finally:
+        pool.drain(5)

@@ -39,6 +39,7 @@ class WorkPool:
         self.ack_first = ack_first or AckFirst()
         self._lock = threading.Lock()
         self._pending: set[Future[Any]] = set()
+        self._closed = False
 
     def _track(self, future: Future[Any]) -> Future[Any]:
         with self._lock:
@@ -73,6 +74,8 @@ class WorkPool:
 
     def drain(self, timeout: float) -> bool:
         """Accept no more work and wait up to ``timeout`` s for what was accepted; True when all of it finished."""
+        self._closed = True
+        self.ack_first.flush()  # what waits for a quiet moment is accepted work too: it starts now
         self._executor.shutdown(wait=False)
         with self._lock:
             pending = set(self._pending)
@@ -88,32 +91,50 @@ class WorkPool:
         self, job: Callable[[], Message | None], reply: Reply, *, subject: str = "it", typed: str | None = None
     ) -> Future[None]:
         """Run ``job``; send what it returns (or an explanation of its failure) through ``reply``."""
-        # Run in the submitter's context, so the job's log lines carry the Slack request's id
-        # (bot.support.request_context).
-        deadline = self.ack_first.deadline()
-        return self._track(
-            self._executor.submit(request_context.carried(self._run), job, reply, subject, typed, deadline)
-        )
+        return self._start(lambda: self._run(job, reply, subject, typed))
 
     def call(self, fn: Callable[[], Any]) -> Future[Any]:
         """Plain background work with no person waiting (errors are logged)."""
 
-        deadline = self.ack_first.deadline()
-
         def run() -> Any:
-            self.ack_first.wait_quiet(deadline)
             try:
                 return fn()
             except Exception:
                 log.exception("background work failed")
                 return None
 
-        return self._track(self._executor.submit(request_context.carried(run)))
+        return self._start(run)
 
-    def _run(
-        self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None, deadline: float
-    ) -> None:
-        self.ack_first.wait_quiet(deadline)
+    def _start(self, fn: Callable[[], Any]) -> Future[Any]:
+        """``fn`` on a pool thread once the acknowledgements in flight are out (bot.support.ack_first), in the
+        submitter's context, so its log lines carry the Slack request's id (bot.support.request_context). The future
+        is made here, not by the executor, because the job reaches the executor only when it may start."""
+        if self._closed:
+            raise RuntimeError("cannot take new work: shutting down")
+        future: Future[Any] = Future()
+        run = request_context.carried(fn)
+
+        def go() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(run())
+            except BaseException as exc:  # whatever it was, whoever waits on the future hears of it
+                future.set_exception(exc)
+
+        def start() -> None:
+            try:
+                self._executor.submit(go)
+            except RuntimeError as exc:  # handed over just as the pool shut down
+                if future.set_running_or_notify_cancel():
+                    log.error("follow-up work dropped: handed over as the pool shut down")
+                    future.set_exception(exc)
+
+        self._track(future)
+        self.ack_first.after_acks(start)
+        return future
+
+    def _run(self, job: Callable[[], Message | None], reply: Reply, subject: str, typed: str | None) -> None:
         try:
             message = job()
         except BadReference as exc:
