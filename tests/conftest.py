@@ -90,14 +90,23 @@ class BotServer:
         self.app = build_app(settings)
         self.server = create_server(make_wsgi(self.app), host="127.0.0.1", port=0, threads=8)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.closing = False
         self.sender = SlackSender(f"{self.url}/slack/events", SIGNING_SECRET, response_url)
 
     def __enter__(self) -> RunningBot:
         self.thread.start()
         return RunningBot(self.app, self.url, self.sender)
 
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            if not self.closing:  # closing the socket under waitress's select loop is how it stops
+                raise
+
     def __exit__(self, *exc: object) -> None:
+        self.closing = True
         self.server.close()
         self.thread.join(5)
         self.app.close()
