@@ -167,17 +167,32 @@ def test_text_logs_carry_the_request_id_for_people(tmp_path: Path, rootly: Rootl
 
 
 # in process ------------------------------------------------------------------------------------------------------
+class Written(io.StringIO):
+    """What the bot's log handler has written; reading it first writes what the handler still holds, as
+    ``logging.shutdown`` does at exit (lines are written in batches, by a thread: bot/support/log_writer.py)."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def getvalue(self) -> str:
+        self.handler.flush()
+        return super().getvalue()
+
+
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """The root logger configured as the bot does, writing JSON to a buffer; restored afterwards."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level, sys.excepthook, threading.excepthook, sys.unraisablehook)
-    buffer = io.StringIO()
     logs.configure("INFO", "json", ["sekrit-value-123"])
-    root.handlers[0].stream = buffer  # type: ignore[attr-defined]
+    handler = root.handlers[0]
+    buffer = Written(handler)
+    handler.stream = buffer  # type: ignore[attr-defined]
     try:
         yield buffer
     finally:
+        handler.close()
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         sys.excepthook, threading.excepthook, sys.unraisablehook = saved[2], saved[3], saved[4]

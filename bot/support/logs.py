@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from bot.support import request_context
+from bot.support.log_writer import BatchedStreamHandler
 
 # Libraries whose loggers must reach the root handler and nothing else (no handler of their own, propagating), so
 # that with LOG_FORMAT=json every line the process writes is one JSON object.
@@ -69,7 +70,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BatchedStreamHandler(sys.stderr)  # no request thread waits on stderr (bot/support/log_writer.py)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -79,6 +80,8 @@ def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, BatchedStreamHandler):
+            old.close()  # its lines written, its writer thread stopped
     root.addHandler(handler)
     root.setLevel(level)
     for name in LIBRARY_LOGGERS:
