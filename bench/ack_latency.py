@@ -326,6 +326,7 @@ class Server(Protocol):
 
     def memory(self) -> dict[str, int]: ...
     def cpu_seconds(self) -> float: ...
+    def thread_usage(self) -> tuple[float, int] | None: ...
     def log_text(self) -> str: ...
     def close(self) -> None: ...
 
@@ -396,6 +397,19 @@ class SubprocessServer:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
+    def thread_usage(self) -> tuple[float, int]:
+        """CPU seconds run by all the server's threads (``schedstat``: nanoseconds, not 10 ms ticks) and their
+        voluntary context switches (a thread waiting for a lock, the interpreter's included, or for I/O)."""
+        cpu_ns = switches = 0
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        for task in tasks.iterdir():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+                cpu_ns += int((task / "schedstat").read_text().split()[0])
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        switches += int(line.split()[1])
+        return cpu_ns / 1e9, switches
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -444,6 +458,9 @@ class InProcessServer:
 
     def cpu_seconds(self) -> float:
         return time.process_time()  # the whole bench process
+
+    def thread_usage(self) -> None:
+        return None  # both apps and the load generator share this process: not one app's figure
 
     def log_text(self) -> str:
         self._handler.flush()
@@ -522,38 +539,52 @@ class AppRun:
     rounds: dict[str, list[list[Sample]]] = field(default_factory=dict)  # "burst"/"mixed" → one list per round
 
 
+Costs = dict[str, dict[str, list[tuple[float, int]]]]  # app → "burst"/"mixed" → (CPU ms, switches) per burst
+
+
 def bursts_side_by_side(
     apps: Sequence[str], mode: str, fakes: Fakes, args: argparse.Namespace, workdir: Path
-) -> dict[str, dict[str, list[list[Sample]]]]:
+) -> tuple[dict[str, dict[str, list[list[Sample]]]], Costs]:
     """Both apps up at once; each round sends the same kinds of burst to one app, then the other.
 
     Alternating inside one run puts both apps under the same machine load (other processes, CPU frequency), which
     separate runs minutes apart do not. After each burst the run waits until the fakes have heard nothing new for
     ``--settle`` seconds: the bot's follow-up work (Rootly answers after ``--rootly-latency``; a burst of 100 clicks
     is minutes of Rootly calls for 32 workers) is over, so each burst meets an idle app, the bare app's case.
+    Also returns what each burst cost the server process (subprocess mode): CPU ms and voluntary context switches.
     """
     for app in apps:
         (workdir / f"bursts-{app}").mkdir(exist_ok=True)
     servers = {app: start_server(app, mode, fakes, workdir / f"bursts-{app}") for app in apps}
     clients = {app: Client(servers[app].port, args.timeout, args.keep_alive) for app in apps}
     out: dict[str, dict[str, list[list[Sample]]]] = {app: {"burst": [], "mixed": []} for app in apps}
+    costs: Costs = {app: {"burst": [], "mixed": []} for app in apps}
+
+    def measured(app: str, phase: str, items: list[Planned]) -> list[Sample]:
+        before = servers[app].thread_usage()
+        samples = burst(clients[app], items)
+        after = servers[app].thread_usage()
+        if before is not None and after is not None:
+            costs[app][phase].append(((after[0] - before[0]) * 1000, after[1] - before[1]))
+        return samples
+
     offset = 0
     try:
         for r in range(args.rounds):
             for app in apps:
                 print(f"  round {r + 1}/{args.rounds} {app}: burst of {args.burst} …", flush=True)
-                out[app]["burst"].append(burst(clients[app], plan(fakes, offset, args.burst)))
+                out[app]["burst"].append(measured(app, "burst", plan(fakes, offset, args.burst)))
                 offset += args.burst
                 settle(fakes, args.settle)
                 print(f"  round {r + 1}/{args.rounds} {app}: {args.mixed} clicks + {args.mixed} commands …", flush=True)
-                out[app]["mixed"].append(burst(clients[app], mixed_plan(fakes, offset, args.mixed)))
+                out[app]["mixed"].append(measured(app, "mixed", mixed_plan(fakes, offset, args.mixed)))
                 offset += 4 * args.mixed
                 settle(fakes, args.settle)
     finally:
         for app in apps:
             clients[app].close()
             servers[app].close()
-    return out
+    return out, costs
 
 
 def settle(fakes: Fakes, quiet: float, limit: float = 180.0) -> None:
@@ -619,7 +650,7 @@ def load_app(
     return run
 
 
-def report_load(runs: dict[str, AppRun], mode: str) -> None:
+def report_load(runs: dict[str, AppRun], mode: str, costs: Costs | None = None) -> None:
     print(f"\nAck latency ({mode}): request sent → HTTP response received")
     print(HEADER)
     for phase in PHASES:
@@ -646,6 +677,15 @@ def report_load(runs: dict[str, AppRun], mode: str) -> None:
             pairs = zip(runs["bot"].rounds.get(phase, []), runs["bare"].rounds.get(phase, []), strict=False)
             cells = [f"{Stats.of(b).p99 * 1000:.1f}/{Stats.of(a).p99 * 1000:.1f}" for b, a in pairs]
             print(f"  {phase:<7} " + "  ".join(cells))
+    if costs and all(costs.get(app, {}).get("burst") for app in runs):
+        print("\nServer cost of one burst, median of the rounds: CPU ms of all its threads, voluntary context switches")
+        for phase in ("burst", "mixed"):
+            cells = []
+            for app in runs:
+                cpu = statistics.median(c for c, _ in costs[app][phase])
+                switches = statistics.median(n for _, n in costs[app][phase])
+                cells.append(f"{app} {cpu:.0f} ms, {switches:.0f} switches")
+            print(f"  {phase:<7} " + " | ".join(cells))
     where = "/proc/<pid>/status of the server process" if mode == "subprocess" else "getrusage: the whole bench process"
     print(f"\nServer process ({where}); CPU s = utime+stime during the load")
     for app, run in runs.items():
@@ -763,9 +803,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{args.mixed} clicks + {args.mixed} commands, side by side; then {args.spread} over "
                     f"{args.spread_seconds:g} s per app; {conns}"
                 )
-                rounds = bursts_side_by_side(apps, mode, fakes, args, workdir)
+                rounds, costs = bursts_side_by_side(apps, mode, fakes, args, workdir)
                 runs = {app: load_app(app, mode, fakes, args, workdir, rounds[app]) for app in apps}
-                report_load({app: runs[app] for app in ("bot", "bare") if app in runs}, mode)
+                report_load({app: runs[app] for app in ("bot", "bare") if app in runs}, mode, costs)
         if args.startup_runs:
             measure_startup(fakes, args.startup_runs, workdir)
     print(f"\nTotal time {time.perf_counter() - started:.0f} s")
