@@ -105,6 +105,7 @@ def run(settings: Settings) -> int:
     drained = bot.close(grace=SHUTDOWN_GRACE)
     if not drained:
         log.error("stopped with work unfinished after %.0f s; exiting anyway", SHUTDOWN_GRACE)
+        logging.shutdown()  # os._exit skips the exit handlers: write the queued log lines first (support/log_writer.py)
         os._exit(1)  # threads still blocked on a network call would otherwise keep the process alive
     return 0
 

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import threading
+import weakref
 
 from bot.support.log_writer import BatchedStreamHandler
 from bot.support.logs import JsonFormatter
@@ -130,3 +131,15 @@ def test_tracebacks_are_kept_as_text_and_reach_the_json_line() -> None:
     entry = json.loads(stream.getvalue())
     assert entry["message"] == "it failed"
     assert "ValueError: bad value" in entry["exception"]
+
+
+def test_logging_shutdown_writes_what_is_still_queued() -> None:
+    # What runs at exit (and before `rootly-bot run`'s os._exit after an unfinished drain).
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, gather=5.0)
+    log = logger_to(handler, "shutdown")
+    log.info("one")
+    wait_until(lambda: stream.getvalue() == "one\n", timeout=5, message="the first line was never written")
+    log.info("two")  # the writer now gathers for 5 s: only shutdown can write this one in time
+    logging.shutdown([weakref.ref(handler)])
+    assert stream.getvalue() == "one\ntwo\n"
