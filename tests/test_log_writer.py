@@ -94,6 +94,7 @@ def test_the_logging_thread_does_not_wait_on_a_stuck_stream_and_nothing_is_lost(
 def test_beyond_its_limit_lines_are_counted_then_reported_not_kept() -> None:
     stream = StuckStream()
     handler = BatchedStreamHandler(stream, gather=0.0, max_queued=10)
+    handler.setFormatter(JsonFormatter())  # the report is a log line like the others: JSON under LOG_FORMAT=json
     log = logger_to(handler, "limit")
     log.info("first")
     assert stream.entered.wait(5)
@@ -101,9 +102,12 @@ def test_beyond_its_limit_lines_are_counted_then_reported_not_kept() -> None:
         log.info("queued %d", i)
     stream.release.set()
     handler.close()
-    text = stream.getvalue()
-    assert [line for line in text.splitlines() if line.startswith("queued")] == [f"queued {i}" for i in range(10)]
-    assert "15 log line(s) dropped" in text
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    messages = [e["message"] for e in entries]
+    assert [m for m in messages if m.startswith("queued")] == [f"queued {i}" for i in range(10)]
+    report = [e for e in entries if "dropped" in e["message"]]
+    assert len(report) == 1 and report[0]["message"].startswith("15 log line(s) dropped")
+    assert report[0]["level"] == "warning"
 
 
 def test_a_message_is_fixed_when_logged_not_when_written() -> None:

@@ -85,6 +85,7 @@ class AckFirst:
         return len(due)
 
     def held(self) -> int:
+        """How many jobs wait for a quiet moment now."""
         with self._lock:
             return len(self._held)
 

@@ -90,8 +90,17 @@ class BatchedStreamHandler(logging.Handler):
                 self.handleError(record)
         with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
             dropped, self._dropped = self._dropped, 0
-        if dropped:
-            lines.append(f"{dropped} log line(s) dropped: the log stream took none while {self.max_queued} waited\n")
+        if dropped:  # a record like any other, through the same filters and format (with LOG_FORMAT=json, JSON)
+            notice = logging.makeLogRecord(
+                {
+                    "name": __name__,
+                    "levelno": logging.WARNING,
+                    "levelname": "WARNING",
+                    "msg": f"{dropped} log line(s) dropped: the log stream took none while {self.max_queued} waited",
+                }
+            )
+            if self.filter(notice):
+                lines.append(self.format(notice) + "\n")
         if not lines:
             return
         try:
